@@ -1,0 +1,1 @@
+"""The offer desk: services, storage, documents and mail behind the pages."""

@@ -1,0 +1,86 @@
+"""How numbers, money and dates read in Spain (Babel, es_ES)."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal, format_percent
+
+LOCALE = "es_ES"
+TIMEZONE = ZoneInfo("Europe/Madrid")
+
+TEMPERATURE_BANDS = (
+    (0.25, "🧊", "Fría"),
+    (0.50, "🌤️", "Templada"),
+    (0.75, "☀️", "Caliente"),
+    (1.01, "🔥", "Muy caliente"),
+)
+
+
+def cents_to_decimal(cents: int) -> Decimal:
+    """Integer cents as an exact Decimal of euros."""
+    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
+
+
+def money(cents: int) -> str:
+    """Cents as Spanish euros: ``23.450,00 €``."""
+    # Babel follows CLDR, which drops the thousands dot in four-digit numbers
+    # for Spanish; dealers and their customers expect 1.500,00 €.
+    text = format_currency(cents_to_decimal(cents), "EUR", locale=LOCALE, group_separator=True)
+    return _group_four_digits(text)
+
+
+def number(value: int | float, decimals: int = 0) -> str:
+    """A number with Spanish separators: ``123.456``."""
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return _group_four_digits(format_decimal(value, format=pattern, locale=LOCALE))
+
+
+def _group_four_digits(text: str) -> str:
+    head, sep, tail = text.partition(",")
+    digits = head.lstrip("-").replace("\xa0", "").replace(" ", "")
+    if digits.isdigit() and len(digits) == 4:
+        sign = "-" if head.startswith("-") else ""
+        head = f"{sign}{digits[0]}.{digits[1:]}"
+    return head + sep + tail
+
+
+def percent(value: float) -> str:
+    """A probability as a Spanish percentage: ``75 %``."""
+    return format_percent(value, locale=LOCALE)
+
+
+def local(moment: datetime) -> datetime:
+    """A UTC time in Madrid's time."""
+    return moment.astimezone(TIMEZONE)
+
+
+def day(moment: datetime | date | None) -> str:
+    """A date as ``03/12/2026``; empty for none."""
+    if moment is None:
+        return ""
+    if isinstance(moment, datetime):
+        moment = local(moment).date()
+    return format_date(moment, "dd/MM/yyyy", locale=LOCALE)
+
+
+def day_time(moment: datetime | None) -> str:
+    """A time as ``03/12/2026 18:05``; empty for none."""
+    if moment is None:
+        return ""
+    return format_datetime(local(moment), "dd/MM/yyyy HH:mm", locale=LOCALE)
+
+
+def temperature_band(value: float) -> tuple[str, str]:
+    """The icon and the name of a temperature's band."""
+    for upper, icon, label in TEMPERATURE_BANDS:
+        if value < upper:
+            return icon, label
+    return TEMPERATURE_BANDS[-1][1], TEMPERATURE_BANDS[-1][2]
+
+
+def temperature(value: float) -> str:
+    """A temperature as its icon and percentage: ``🔥 80 %``."""
+    icon, _ = temperature_band(value)
+    return f"{icon} {percent(value)}"

@@ -1,0 +1,102 @@
+"""Fixtures: a fresh, migrated database per test, on SQLite and on PostgreSQL.
+
+PostgreSQL is used when ``OFFERDESK_TEST_POSTGRES_URL`` is set (``.ci/run``
+sets it to the local server); under CI an unreachable server is an error,
+never a silent skip.
+"""
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from lib.db import make_engine, migrate
+from lib.models import Base
+from lib.views import SalespersonView
+
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+STOCK_CSV = SHARED_DATA / "stock-autoscout24-de.csv"
+POSTGRES_URL = os.environ.get("OFFERDESK_TEST_POSTGRES_URL", "")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty SQLite file that each test copies."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_engine() -> Iterator[Engine]:
+    """The PostgreSQL test database, migrated from scratch once per run."""
+    engine = make_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def _empty_postgres(engine: Engine) -> None:
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """The URL of a fresh, migrated SQLite file for this test."""
+    path = tmp_path / "ofertas.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
+    """A fresh, migrated, empty database: SQLite always, PostgreSQL when configured."""
+    if request.param == "sqlite":
+        path = tmp_path / "ofertas.db"
+        shutil.copyfile(sqlite_template, path)
+        engine = make_engine(f"sqlite:///{path}")
+        yield engine
+        engine.dispose()
+        return
+    engine = request.getfixturevalue("postgres_engine")
+    _empty_postgres(engine)
+    yield engine
+
+
+@pytest.fixture
+def stock_csv() -> Path:
+    """The real dealer stock file beside the project."""
+    if not STOCK_CSV.exists():
+        if IN_CI:
+            pytest.fail(f"{STOCK_CSV} is missing")
+        pytest.skip("shared stock file not present")
+    return STOCK_CSV
+
+
+@pytest.fixture
+def salesperson(engine: Engine) -> SalespersonView:
+    """A salesperson with an accented name."""
+    from lib.users import create_user
+
+    return create_user(
+        engine,
+        username="lucia",
+        full_name="Lucía Fernández Ibáñez",
+        email="lucia.fernandez@concesionario.example",
+        phone="+34910000001",
+    )
