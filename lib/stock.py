@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from lib.db import reading, transaction
 from lib.errors import StockImportError
-from lib.formatting import day_time
+from lib.formatting import day_time, number
 from lib.models import Availability, Condition, StockImport, Vehicle, utcnow
 
 logger = logging.getLogger(__name__)
@@ -292,14 +292,15 @@ def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
 
 
 def _refuse_if_imported(engine: Engine, digest: str) -> None:
+    statement = select(
+        StockImport.created_at, StockImport.file_name, StockImport.imported_rows
+    ).where(StockImport.sha256 == digest)
     with reading(engine) as session:
-        earlier = session.scalars(
-            select(StockImport).where(StockImport.sha256 == digest)
-        ).first()
+        earlier = session.execute(statement).first()
     if earlier is not None:
         raise StockImportError(
             f"Este fichero ya se importó el {day_time(earlier.created_at)} "
-            f"(«{earlier.file_name}», {earlier.imported_rows} vehículos); "
+            f"(«{earlier.file_name}», {number(earlier.imported_rows)} vehículos); "
             "no se ha vuelto a importar."
         )
 
