@@ -7,11 +7,15 @@ never a silent skip.
 
 import os
 import shutil
+import sqlite3
+import uuid
+from contextlib import closing
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 
 from lib.db import make_engine, migrate
 from lib.models import Base
@@ -31,22 +35,31 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
     engine = make_engine(f"sqlite:///{path}")
     migrate(engine)
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
+    # Fold the write-ahead log into the file so that a plain copy is complete.
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return path
 
 
 @pytest.fixture(scope="session")
 def postgres_engine() -> Iterator[Engine]:
-    """The PostgreSQL test database, migrated from scratch once per run."""
-    engine = make_engine(POSTGRES_URL)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
+    """A database of this test run's own on the PostgreSQL server, migrated once.
+
+    Each run creates and drops its own database, so two runs on one server
+    never empty each other's tables.
+    """
+    server = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
+    name = f"offerdesk_test_{uuid.uuid4().hex[:12]}"
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(make_url(POSTGRES_URL).set(database=name).render_as_string(False))
     migrate(engine)
     yield engine
     engine.dispose()
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    server.dispose()
 
 
 def _empty_postgres(engine: Engine) -> None:

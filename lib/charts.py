@@ -1,0 +1,45 @@
+"""Charts for the Ofertas page: pure functions from a DataFrame to a figure."""
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from lib.formatting import TEMPERATURE_BANDS
+from lib.models import OfferStatus
+
+STATUS_COLOURS = {
+    OfferStatus.LABELS[OfferStatus.FOLLOW_UP]: "#4C78A8",
+    OfferStatus.LABELS[OfferStatus.WON]: "#54A24B",
+    OfferStatus.LABELS[OfferStatus.LOST]: "#E45756",
+}
+
+
+def temperature_chart(counts: pd.DataFrame) -> go.Figure:
+    """Offers by temperature band, stacked by status.
+
+    ``counts`` has the columns band, status and offers, as
+    ``lib.offers.temperature_band_counts`` gives them.
+    """
+    bands = [f"{icon} {label}" for _upper, icon, label in TEMPERATURE_BANDS]
+    names = {label: f"{icon} {label}" for _upper, icon, label in TEMPERATURE_BANDS}
+    figure = go.Figure()
+    for status, colour in STATUS_COLOURS.items():
+        rows = counts[counts["status"] == status]
+        by_band = dict(zip(rows["band"].map(names), rows["offers"], strict=True))
+        figure.add_bar(
+            name=status,
+            x=bands,
+            y=[int(by_band.get(band, 0)) for band in bands],
+            marker_color=colour,
+            hovertemplate="%{x}<br>" + status + ": %{y}<extra></extra>",
+        )
+    figure.update_layout(
+        barmode="stack",
+        title="Ofertas por temperatura y estado",
+        xaxis_title="Temperatura",
+        yaxis_title="Ofertas",
+        legend_title="Estado",
+        separators=",.",
+        margin={"t": 50, "b": 40, "l": 40, "r": 10},
+        height=320,
+    )
+    return figure

@@ -1,0 +1,161 @@
+"""Customers: checked on the way in, found again before a duplicate is made."""
+
+import logging
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import Engine, func, or_, select
+from stdnum.es import cif, dni, nie
+from stdnum.exceptions import ValidationError
+
+from lib.db import reading, transaction
+from lib.errors import DuplicateCustomer, InvalidInput, NotFound
+from lib.models import Customer
+from lib.views import CustomerView
+
+logger = logging.getLogger(__name__)
+
+
+def customer_view(customer: Customer) -> CustomerView:
+    """The plain picture of a customer row."""
+    return CustomerView(
+        id=customer.id,
+        first_name=customer.first_name,
+        last_name=customer.last_name,
+        phone=customer.phone,
+        email=customer.email,
+        tax_id=customer.tax_id,
+    )
+
+
+def normalise_phone(text: str) -> str | None:
+    """A Spanish or international phone as E.164 (``+34612345678``); None if empty."""
+    if not text.strip():
+        return None
+    try:
+        parsed = phonenumbers.parse(text, "ES")
+    except phonenumbers.NumberParseException as error:
+        raise InvalidInput(f"El teléfono «{text}» no es un número válido.") from error
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidInput(f"El teléfono «{text}» no es un número válido.")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_email(text: str) -> str | None:
+    """An email address in its normal form; None if empty."""
+    if not text.strip():
+        return None
+    try:
+        checked = validate_email(text.strip(), check_deliverability=False)
+    except EmailNotValidError as error:
+        raise InvalidInput(f"El correo electrónico «{text}» no es válido.") from error
+    return checked.normalized
+
+
+def normalise_tax_id(text: str) -> str | None:
+    """A DNI, NIE or CIF, validated and in its compact form; None if empty."""
+    if not text.strip():
+        return None
+    for kind in (dni, nie, cif):
+        try:
+            return kind.validate(text)
+        except ValidationError:
+            continue
+    raise InvalidInput(f"«{text}» no es un DNI, NIE ni CIF válido.")
+
+
+def _matches(session: object, phone: str | None, email: str | None, tax_id: str | None) -> list[Customer]:
+    conditions = []
+    if email:
+        conditions.append(func.lower(Customer.email) == email.lower())
+    if phone:
+        conditions.append(Customer.phone == phone)
+    if tax_id:
+        conditions.append(Customer.tax_id == tax_id)
+    if not conditions:
+        return []
+    return list(session.scalars(select(Customer).where(or_(*conditions)).limit(5)))
+
+
+def create_customer(
+    engine: Engine,
+    *,
+    first_name: str,
+    last_name: str = "",
+    phone: str = "",
+    email: str = "",
+    tax_id: str = "",
+    created_by_id: int | None = None,
+) -> CustomerView:
+    """Check and store a new customer.
+
+    Raises ``DuplicateCustomer`` naming the existing customers when one has
+    the same email, phone or document, so the page can offer them instead.
+    """
+    first_name, last_name = first_name.strip(), last_name.strip()
+    if not first_name:
+        raise InvalidInput("El nombre del cliente es obligatorio.")
+    normal_phone = normalise_phone(phone)
+    normal_email = normalise_email(email)
+    normal_tax_id = normalise_tax_id(tax_id)
+    if not normal_phone and not normal_email:
+        raise InvalidInput("Indique al menos un teléfono o un correo electrónico del cliente.")
+
+    with transaction(engine) as session:
+        existing = _matches(session, normal_phone, normal_email, normal_tax_id)
+        if existing:
+            names = ", ".join(customer.full_name for customer in existing)
+            raise DuplicateCustomer(
+                f"Ya existe un cliente con el mismo correo, teléfono o documento: {names}.",
+                [customer.id for customer in existing],
+            )
+        customer = Customer(
+            first_name=first_name,
+            last_name=last_name,
+            phone=normal_phone,
+            email=normal_email,
+            tax_id=normal_tax_id,
+            created_by_id=created_by_id,
+        )
+        session.add(customer)
+        session.flush()
+        logger.info("Customer %s created by %s", customer.id, created_by_id)
+        return customer_view(customer)
+
+
+def search_customers(engine: Engine, query: str = "", *, limit: int = 20) -> list[CustomerView]:
+    """Customers whose name, phone, email or document contains the query."""
+    statement = select(Customer).order_by(Customer.last_name, Customer.first_name, Customer.id)
+    compact = "".join(ch for ch in query if ch not in " +-.()")
+    if compact.isdigit() and len(compact) >= 3:
+        # A phone typed with spaces is one number, not several words.
+        digits = f"%{compact}%"
+        statement = statement.where(
+            or_(Customer.phone.like(digits), func.lower(Customer.tax_id).like(digits))
+        )
+        words = []
+    else:
+        words = query.strip().split()
+    for word in words:
+        pattern = f"%{word.lower()}%"
+        statement = statement.where(
+            or_(
+                func.lower(Customer.first_name).like(pattern),
+                func.lower(Customer.last_name).like(pattern),
+                func.lower(Customer.email).like(pattern),
+                func.lower(Customer.tax_id).like(pattern),
+                Customer.phone.like(pattern),
+            )
+        )
+
+    with reading(engine) as session:
+        return [customer_view(row) for row in session.scalars(statement.limit(limit))]
+
+
+def get_customer(engine: Engine, customer_id: int) -> CustomerView:
+    """One customer by id."""
+    with reading(engine) as session:
+        customer = session.get(Customer, customer_id)
+        if customer is None:
+            raise NotFound("No existe ese cliente.")
+        return customer_view(customer)
