@@ -9,6 +9,7 @@ import logging
 import re
 from datetime import date
 
+import pandas as pd
 from sqlalchemy import ColumnElement, Engine, Select, and_, func, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from vininfo import Vin
@@ -16,6 +17,7 @@ from vininfo.exceptions import ValidationError as VinValidationError
 
 from lib.db import reading, transaction
 from lib.errors import InvalidInput, NotFound
+from lib.formatting import money, number
 from lib.models import Availability, Condition, Vehicle
 from lib.views import VehicleView
 
@@ -25,6 +27,20 @@ VIN_LENGTH = 17
 VIN_CHARACTERS = re.compile(r"[A-HJ-NPR-Z0-9]*")
 MIN_YEAR = 1900
 MAX_PAGE_SIZE = 500
+VEHICLE_TABLE_COLUMNS = [
+    "N.º",
+    "Indicador",
+    "Marca",
+    "Modelo",
+    "Estado",
+    "Combustible",
+    "Año",
+    "Km",
+    "Precio",
+    "Bastidor",
+    "Nº pedido",
+    "Nº comisión",
+]
 SEARCHED_COLUMNS = (
     Vehicle.make,
     Vehicle.model,
@@ -56,6 +72,33 @@ def vehicle_view(vehicle: Vehicle) -> VehicleView:
     )
 
 
+def vehicles_table(vehicles: list[VehicleView]) -> pd.DataFrame:
+    """The stock list as the Stock page shows it, every value formatted in Spanish."""
+    rows = [
+        {
+            "N.º": vehicle.id,
+            "Indicador": (
+                f"{Availability.ICONS[vehicle.availability]} "
+                f"{Availability.LABELS[vehicle.availability]}"
+            ),
+            "Marca": vehicle.make,
+            "Modelo": " ".join(
+                part for part in (vehicle.model, vehicle.version) if part
+            ),
+            "Estado": Condition.LABELS.get(vehicle.condition, vehicle.condition),
+            "Combustible": vehicle.fuel,
+            "Año": str(vehicle.year or ""),
+            "Km": number(vehicle.mileage_km) if vehicle.mileage_km is not None else "",
+            "Precio": money(vehicle.price_cents),
+            "Bastidor": vehicle.vin or "",
+            "Nº pedido": vehicle.order_number or "",
+            "Nº comisión": vehicle.commission_number or "",
+        }
+        for vehicle in vehicles
+    ]
+    return pd.DataFrame(rows, columns=VEHICLE_TABLE_COLUMNS)
+
+
 def search_vehicles(
     engine: Engine,
     query: str = "",
@@ -82,7 +125,7 @@ def list_vehicles(
     page_size: int = 50,
     available_only: bool = False,
 ) -> tuple[list[VehicleView], int]:
-    """One page (counted from 1) of the vehicles matching the query, and how many match."""
+    """One page (from 1) of the vehicles matching the query, and how many match."""
     page = max(1, page)
     page_size = min(max(1, page_size), MAX_PAGE_SIZE)
     statement = _filtered(query, available_only)
