@@ -21,7 +21,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import BinaryIO
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from lib.db import reading, transaction
@@ -135,6 +135,36 @@ class _RowRejected(Exception):
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class _StockFile:
+    """A stock file read, checked for its layout and counted, not yet converted."""
+
+    digest: str
+    text: str
+    delimiter: str
+    columns: dict[str, int]
+    rows: int
+
+    def records(self) -> Iterator[tuple[int, list[str]]]:
+        return _records(self.text, self.delimiter)
+
+
+@dataclass
+class _Tally:
+    imported: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    examples: list[SkippedRow] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> int:
+        return sum(self.reasons.values())
+
+    def skip(self, line: int, reason: str) -> None:
+        self.reasons[reason] += 1
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append(SkippedRow(line=line, reason=reason))
+
+
 def import_stock(
     engine: Engine,
     source: BinaryIO,
@@ -150,59 +180,28 @@ def import_stock(
     file is not a stock CSV or the same bytes were imported before.
     """
     started = time.perf_counter()
-    content = source.read()
-    digest = hashlib.sha256(content).hexdigest()
-    text = _decode(content)
-    delimiter = _delimiter(text)
-    columns = _columns(text, delimiter)
-    total = sum(1 for _ in _records(text, delimiter))
-    if total == 0:
-        raise StockImportError("El fichero no tiene ninguna fila de vehículos.")
-    _refuse_if_imported(engine, digest)
+    stock_file = _read(source)
+    _refuse_if_imported(engine, stock_file.digest)
 
     # One transaction for the whole file: an import that fails half-way (the
     # database goes away, the page is closed during a progress callback)
     # leaves nothing behind, so the same file can simply be imported again.
     # The write lock is held for the length of the import, about a second
     # for the 46,000 rows of a real export, which other writers wait out.
-    reasons: Counter[str] = Counter()
-    examples: list[SkippedRow] = []
-    imported = 0
     try:
         with transaction(engine) as session:
-            record = StockImport(file_name=file_name[:255], sha256=digest)
+            record = StockImport(file_name=file_name[:255], sha256=stock_file.digest)
             session.add(record)
             session.flush()
-            connection = session.connection()
-            created_at = utcnow()
-            done = 0
-            chunk: list[dict[str, object]] = []
-            for line, fields in _records(text, delimiter):
-                done += 1
-                try:
-                    chunk.append(_vehicle_row(fields, columns, record.id, created_at))
-                except _RowRejected as rejected:
-                    reasons[rejected.reason] += 1
-                    if len(examples) < MAX_EXAMPLES:
-                        examples.append(SkippedRow(line=line, reason=rejected.reason))
-                if len(chunk) >= CHUNK_ROWS:
-                    imported += _insert(connection, chunk)
-                    chunk = []
-                    _report_progress(progress, done, total)
-            imported += _insert(connection, chunk)
-            skipped = sum(reasons.values())
-            session.execute(
-                update(StockImport)
-                .where(StockImport.id == record.id)
-                .values(imported_rows=imported, skipped_rows=skipped)
-            )
-            _report_progress(progress, done, total)
+            tally = _load(session.connection(), stock_file, record.id, progress)
+            record.imported_rows = tally.imported
+            record.skipped_rows = tally.skipped
             stock_import_id = record.id
     except IntegrityError as error:
         # Two people importing the same file at the same moment: the unique
         # SHA-256 lets one through and stops the other here.
         logger.warning("Stock file %s refused on commit: %s", file_name, error.orig)
-        _refuse_if_imported(engine, digest)
+        _refuse_if_imported(engine, stock_file.digest)
         raise StockImportError(
             "No se ha podido importar el fichero; no se ha guardado nada."
         ) from error
@@ -216,21 +215,62 @@ def import_stock(
     report = StockImportReport(
         stock_import_id=stock_import_id,
         file_name=file_name,
-        imported=imported,
-        skipped=skipped,
-        skipped_by_reason=dict(reasons.most_common()),
-        examples=examples,
+        imported=tally.imported,
+        skipped=tally.skipped,
+        skipped_by_reason=dict(tally.reasons.most_common()),
+        examples=tally.examples,
         seconds=time.perf_counter() - started,
     )
     logger.info(
         "Stock import %s of %s: %s vehicles imported, %s rows skipped in %.2f s",
         stock_import_id,
         file_name,
-        imported,
-        skipped,
+        report.imported,
+        report.skipped,
         report.seconds,
     )
     return report
+
+
+def _read(source: BinaryIO) -> _StockFile:
+    content = source.read()
+    text = _decode(content)
+    delimiter = _delimiter(text)
+    columns = _columns(text, delimiter)
+    rows = sum(1 for _ in _records(text, delimiter))
+    if rows == 0:
+        raise StockImportError("El fichero no tiene ninguna fila de vehículos.")
+    return _StockFile(
+        digest=hashlib.sha256(content).hexdigest(),
+        text=text,
+        delimiter=delimiter,
+        columns=columns,
+        rows=rows,
+    )
+
+
+def _load(
+    connection: Connection,
+    stock_file: _StockFile,
+    stock_import_id: int,
+    progress: Callable[[int, int], None] | None,
+) -> _Tally:
+    tally = _Tally()
+    created_at = utcnow()
+    chunk: list[dict[str, object]] = []
+    for done, (line, fields) in enumerate(stock_file.records(), start=1):
+        try:
+            chunk.append(
+                _vehicle_row(fields, stock_file.columns, stock_import_id, created_at)
+            )
+        except _RowRejected as rejected:
+            tally.skip(line, rejected.reason)
+        if len(chunk) >= CHUNK_ROWS or done == stock_file.rows:
+            tally.imported += _insert(connection, chunk)
+            chunk = []
+            if progress is not None:
+                progress(done, stock_file.rows)
+    return tally
 
 
 def _decode(content: bytes) -> str:
@@ -394,10 +434,3 @@ def _insert(connection: Connection, rows: list[dict[str, object]]) -> int:
     if rows:
         connection.execute(insert(Vehicle.__table__), rows)
     return len(rows)
-
-
-def _report_progress(
-    progress: Callable[[int, int], None] | None, done: int, total: int
-) -> None:
-    if progress is not None:
-        progress(done, total)
