@@ -88,6 +88,7 @@ if st.button("Importar", key="stock_import", type="primary", disabled=not upload
                 f"{formatting.number(total)} filas",
             ),
         )
+        st.rerun()  # the counts above were drawn before the import
     bar.empty()
 report = st.session_state.get(REPORT_KEY)
 if report is not None:

@@ -105,6 +105,8 @@ def test_upload_and_import_shows_the_report(app_db: Engine) -> None:
     assert reasons.to_dict("records") == [{"Motivo": "Sin modelo", "Filas": "1"}]
     assert examples.to_dict("records") == [{"Línea": "4", "Motivo": "Sin modelo"}]
     assert vehicle_table(at)["Modelo"].tolist() == ["C-Elysée", "Golf"]
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["🟢 En stock"] == "2"
     with reading(app_db) as session:
         assert session.scalars(select(StockImport.file_name)).all() == [
             "stock-marzo.csv"
