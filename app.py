@@ -49,4 +49,5 @@ if ui.settings().mail_backend == "file":
         "ninguno sale de esta máquina."
     )
 
+ui.mark_frame()
 pages.run()

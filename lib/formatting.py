@@ -4,8 +4,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import (
+    NumberFormatError,
+    format_currency,
+    format_decimal,
+    format_percent,
+    parse_decimal,
+)
+
+from lib.errors import InvalidInput
 
 LOCALE = "es_ES"
 TIMEZONE = ZoneInfo("Europe/Madrid")
@@ -84,3 +93,37 @@ def temperature(value: float) -> str:
     """A temperature as its icon and percentage: ``🔥 80 %``."""
     icon, _ = temperature_band(value)
     return f"{icon} {percent(value)}"
+
+
+def parse_money(text: str, *, label: str = "El importe") -> int:
+    """Euros typed the Spanish way (``1.500,50``, ``1500``) as cents; empty is zero."""
+    cleaned = text.replace("€", "").replace("\xa0", "").strip()
+    if not cleaned:
+        return 0
+    try:
+        amount = parse_decimal(cleaned, locale=LOCALE, strict=True)
+    except NumberFormatError as error:
+        raise InvalidInput(
+            f"{label} «{text}» no es un importe válido; escríbalo así: 1.500,00"
+        ) from error
+    if amount < 0:
+        raise InvalidInput(f"{label} no puede ser negativo.")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise InvalidInput(f"{label} no puede tener más de dos decimales.")
+    return int(amount * 100)
+
+
+def phone(e164: str | None) -> str:
+    """A stored phone as people read it: ``612 34 56 78``, or ``+33 6 12 34 56 78`` abroad."""
+    if not e164:
+        return ""
+    try:
+        parsed = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return e164
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if parsed.country_code == 34
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(parsed, style)

@@ -331,7 +331,7 @@ def offers_table(offers: list[OfferView]) -> pd.DataFrame:
                 "Creada": formatting.day(offer.created_at),
                 "Última entrega": formatting.day(offer.last_delivered_at),
                 "Cliente": customer.full_name if customer else "Sin cliente",
-                "Teléfono": (customer.phone or "") if customer else "",
+                "Teléfono": formatting.phone(customer.phone) if customer else "",
                 "Correo": (customer.email or "") if customer else "",
                 "Temperatura": formatting.temperature(offer.temperature),
                 "Vehículo": Availability.ICONS[vehicle.availability],

@@ -18,7 +18,7 @@ from lib.customers import create_customer, get_customer, search_customers
 from lib.deliveries import DeliveryOutcome, deliver_offer
 from lib.errors import DuplicateCustomer, OfferDeskError
 from lib.mail import mail_leaves_machine
-from lib.formatting import money, number
+from lib.formatting import money, number, phone
 from lib.models import Availability, DeliveryChannel
 from lib.pricing import PriceBreakdown
 from lib.views import CustomerView, OfferView, VehicleView
@@ -70,6 +70,25 @@ def user_errors() -> Iterator[None]:
         st.error("Se ha producido un error inesperado. Inténtelo de nuevo; si persiste, avise al administrador.")
 
 
+FRAME_KEY = "frame_ran"
+
+
+def mark_frame() -> None:
+    """Called by app.py on every run, before the page."""
+    st.session_state[FRAME_KEY] = True
+
+
+def require_frame() -> None:
+    """Send a page opened on its own back through app.py.
+
+    On a freshly started server Streamlit may run a file of ``pages/`` by its
+    URL before app.py has declared the navigation, skipping the frame (the
+    chosen salesperson, logging). Every page starts with this guard.
+    """
+    if not st.session_state.get(FRAME_KEY):
+        st.switch_page("app.py")
+
+
 def current_user_id() -> int | None:
     """The salesperson working in this browser session."""
     return st.session_state.get(USER_KEY)
@@ -104,7 +123,7 @@ def price_table(prices: PriceBreakdown) -> pd.DataFrame:
 
 def customer_label(customer: CustomerView) -> str:
     """A customer in one line: name, phone, email and document."""
-    parts = [customer.full_name, customer.phone, customer.email, customer.tax_id]
+    parts = [customer.full_name, phone(customer.phone), customer.email, customer.tax_id]
     return " · ".join(part for part in parts if part)
 
 

@@ -11,6 +11,7 @@ from lib.vehicles import create_factory_order, get_vehicle, search_vehicles
 
 DRAFT_KEY = "offer_draft"
 
+ui.require_frame()
 st.title("Nueva oferta")
 engine = ui.engine()
 user_id = ui.current_user_id()
@@ -52,8 +53,8 @@ else:
         model = columns[1].text_input("Modelo", key="nueva_factory_model")
         version = columns[0].text_input("Versión", key="nueva_factory_version")
         colour = columns[1].text_input("Color", key="nueva_factory_colour")
-        price = columns[0].number_input(
-            "Precio (€, IVA incluido)", min_value=0.0, step=100.0, key="nueva_factory_price"
+        price = columns[0].text_input(
+            "Precio (€, IVA incluido)", placeholder="32.500,00", key="nueva_factory_price"
         )
         order_number = columns[1].text_input("Número de pedido", key="nueva_factory_order")
         made = st.form_submit_button("Registrar pedido a fábrica")
@@ -65,7 +66,7 @@ else:
                 model=model,
                 version=version,
                 colour=colour,
-                price_cents=round(price * 100),
+                price_cents=formatting.parse_money(price, label="El precio"),
                 order_number=order_number or None,
             )
             st.session_state["nueva_factory_vehicle"] = factory.id
@@ -78,14 +79,7 @@ else:
 st.subheader("Precio y temperatura")
 columns = st.columns(3)
 columns[0].metric("Precio del vehículo (IVA incluido)", formatting.money(vehicle.price_cents))
-discount = columns[1].number_input(
-    "Descuento (€)",
-    min_value=0.0,
-    max_value=vehicle.price_cents / 100,
-    step=50.0,
-    key="nueva_discount",
-)
-discount_cents = round(discount * 100)
+discount = columns[1].text_input("Descuento (€)", placeholder="0,00", key="nueva_discount")
 temperature = st.slider(
     "Temperatura: probabilidad de que el cliente acepte (%)",
     min_value=0,
@@ -97,6 +91,7 @@ temperature = st.slider(
 notes = st.text_area("Notas para la oferta (opcional)", key="nueva_notes")
 
 with ui.user_errors():
+    discount_cents = formatting.parse_money(discount, label="El descuento")
     prices = break_down(vehicle.price_cents, discount_cents)
     columns[2].metric("Total", formatting.money(prices.total_cents))
     st.caption(

@@ -24,6 +24,7 @@ STATUS_FILTERS = {
     "ALL": "Todas",
 }
 
+ui.require_frame()
 st.title("Ofertas")
 engine = ui.engine()
 user_id = ui.current_user_id()
@@ -60,7 +61,7 @@ with ui.user_errors():
         st.info("No hay ofertas con este filtro.")
         st.stop()
     st.dataframe(offers_table(page.offers), hide_index=True, width="stretch")
-    st.number_input(
+    st.columns([1, 3])[0].number_input(
         f"Página (de {page.pages}) · {formatting.number(page.total)} ofertas",
         min_value=1,
         max_value=page.pages,

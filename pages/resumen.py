@@ -14,6 +14,7 @@ from lib.vehicles import get_vehicle
 DRAFT_KEY = "offer_draft"
 OFFER_KEY = "resumen_offer_id"
 
+ui.require_frame()
 st.title("Resumen de la oferta")
 engine = ui.engine()
 user_id = ui.current_user_id()
@@ -32,7 +33,7 @@ def show_customer(customer: object) -> None:
         "\n".join(
             line
             for line in (
-                f"Teléfono: {customer.phone}" if customer.phone else "",
+                f"Teléfono: {formatting.phone(customer.phone)}" if customer.phone else "",
                 f"Correo electrónico: {customer.email}" if customer.email else "Sin correo electrónico",
                 f"Documento: {customer.tax_id}" if customer.tax_id else "",
             )

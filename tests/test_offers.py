@@ -230,7 +230,7 @@ def test_offers_table_shows_spanish_values(engine, vehicle, salesperson, custome
     assert row["Creada"] == "03/12/2026"
     assert row["Última entrega"] == ""
     assert row["Cliente"] == "Íñigo Muñoz Peñalver"
-    assert row["Teléfono"] == "+34612345678"
+    assert row["Teléfono"] == "612 34 56 78"
     assert row["Temperatura"] == "🔥 80\xa0%"
     assert row["Vehículo"] == "🟢"
     assert row["Modelo"] == "SEAT León FR 1.5 TSI"
