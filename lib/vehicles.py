@@ -287,7 +287,12 @@ def normalise_vin(text: str | None) -> str | None:
 
 def _filtered(query: str, available_only: bool) -> Select:
     conditions: list[ColumnElement[bool]] = [
-        or_(*(column.ilike(pattern, escape="\\") for column in SEARCHED_COLUMNS))
+        or_(
+            *(
+                func.lower(column).like(pattern, escape="\\")
+                for column in SEARCHED_COLUMNS
+            )
+        )
         for pattern in _patterns(query)
     ]
     if available_only:
@@ -300,12 +305,13 @@ def _filtered(query: str, available_only: bool) -> Select:
 
 
 def _patterns(query: str) -> list[str]:
-    # SQLite compares case-insensitively in ASCII only: "élysée" does not
-    # find "ÉLYSÉE" there, while PostgreSQL's ILIKE does. Stock names are
-    # stored as the dealer wrote them, so the common case matches on both.
+    # The query is lowered here, not by the database: SQLite's lower() knows
+    # ASCII only, so "C-ELYSÉE" typed would not find "C-Elysée" stored. A
+    # name stored with capital accented letters ("CITROËN") is still found
+    # on PostgreSQL only; stock files write names in mixed case.
     escaped = (
         word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        for word in query.split()
+        for word in query.lower().split()
     )
     return [f"%{word}%" for word in escaped]
 

@@ -23,10 +23,6 @@ def _availability(key: str) -> str:
     return f"{Availability.ICONS[key]} {Availability.LABELS[key]}"
 
 
-def _first_page() -> None:
-    st.session_state["stock_page"] = 1
-
-
 def _show_report(report: StockImportReport) -> None:
     st.success(
         f"«{report.file_name}»: {formatting.number(report.imported)} vehículos "
@@ -55,6 +51,7 @@ def _show_report(report: StockImportReport) -> None:
         )
 
 
+ui.require_frame()
 st.title("Stock")
 engine = ui.engine()
 notice = st.session_state.pop(NOTICE_KEY, None)
@@ -98,13 +95,14 @@ st.subheader("Vehículos")
 query = st.text_input(
     "Buscar (marca, modelo, bastidor, número de pedido o de comisión)",
     key="stock_query",
-    on_change=_first_page,
 )
-page = st.session_state.get("stock_page", 1)
+# One pager per search, so that a new search starts on its first page.
+page_key = f"stock_page:{' '.join(query.lower().split())}"
+page = st.session_state.get(page_key, 1)
 vehicles, total = list_vehicles(engine, query, page=page, page_size=PAGE_SIZE)
 pages = max(1, math.ceil(total / PAGE_SIZE))
 if page > pages:
-    page = st.session_state["stock_page"] = pages
+    page = pages
     vehicles, total = list_vehicles(engine, query, page=page, page_size=PAGE_SIZE)
 if total == 0:
     st.info(
@@ -118,7 +116,7 @@ st.caption(
     f"de {formatting.number(pages)}"
 )
 st.dataframe(vehicles_table(vehicles), hide_index=True, width="stretch")
-st.pagination(pages, key="stock_page")
+st.pagination(pages, key=page_key)
 
 st.subheader("Identificar un vehículo")
 by_id = {vehicle.id: vehicle for vehicle in vehicles}

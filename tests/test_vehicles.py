@@ -81,6 +81,7 @@ def stored(engine: Engine, vehicle_id: int) -> tuple:
         ("C-40917", ["leon"]),
         ("ped-778812", ["leon"]),
         ("seat león", ["leon"]),
+        ("SEAT LEÓN", ["leon"]),
         ("%", []),
         ("_olf", []),
     ],

@@ -165,7 +165,7 @@ def test_list_is_paged_fifty_at_a_time(app_db: Engine) -> None:
     at = stock_page(app_db)
 
     assert len(vehicle_table(at)) == 50
-    at.pagination(key="stock_page").set_value(3).run()
+    at.pagination[0].set_value(3).run()
 
     table = vehicle_table(at)
     assert table["Modelo"].tolist() == [
