@@ -193,3 +193,10 @@ def test_filename_is_type_and_reference() -> None:
 
 def test_filename_replaces_path_characters() -> None:
     assert offer_pdf_filename(make_offer(number="2026/7 x")) == "Oferta_2026_7_x.pdf"
+
+
+def test_pdf_has_conditions_and_data_protection_note(offer_text: str) -> None:
+    assert "Condiciones" in offer_text
+    assert "Oferta sin compromiso" in offer_text
+    assert "Protección de datos: Concesionario Demo, S.L." in offer_text
+    assert "www.aepd.es" in offer_text
