@@ -15,7 +15,7 @@ from fpdf.enums import Align, TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace
 
 from lib.config import Settings
-from lib.formatting import day, day_time, local, money, number, percent
+from lib.formatting import day, day_time, local, money, number, percent, phone
 from lib.models import Condition
 from lib.views import CustomerView, OfferView, VehicleView
 
@@ -165,7 +165,7 @@ def _write_title(
     pdf.ln(2)
     salesperson = offer.salesperson
     contact = " · ".join(
-        part for part in (salesperson.email, salesperson.phone) if part
+        part for part in (salesperson.email, phone(salesperson.phone)) if part
     )
     rows = [
         ("Fecha de la oferta", day(offer.created_at)),
@@ -185,7 +185,7 @@ def _write_customer(pdf: FPDF, customer: CustomerView | None) -> None:
         return
     rows = [
         ("Nombre", customer.full_name),
-        ("Teléfono", customer.phone),
+        ("Teléfono", phone(customer.phone)),
         ("Correo electrónico", customer.email),
         ("DNI/NIE/CIF", customer.tax_id),
     ]

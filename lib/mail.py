@@ -33,7 +33,7 @@ from email_validator import EmailNotValidError, validate_email
 from lib.config import Settings
 from lib.documents import offer_pdf_filename, valid_until
 from lib.errors import DeliveryFailed
-from lib.formatting import day, money
+from lib.formatting import day, money, phone
 from lib.views import OfferView
 
 logger = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ def _address(name: str, email: str, whose: str) -> Address:
 def _plain_body(offer: OfferView, customer_name: str, settings: Settings) -> str:
     salesperson = offer.salesperson
     contact = " · ".join(
-        part for part in (salesperson.email, salesperson.phone) if part
+        part for part in (salesperson.email, phone(salesperson.phone)) if part
     )
     lines = [
         f"Estimado/a {customer_name}:",
@@ -177,7 +177,7 @@ def _plain_body(offer: OfferView, customer_name: str, settings: Settings) -> str
 def _html_body(offer: OfferView, customer_name: str, settings: Settings) -> str:
     salesperson = offer.salesperson
     contact = " · ".join(
-        escape(part) for part in (salesperson.email, salesperson.phone) if part
+        escape(part) for part in (salesperson.email, phone(salesperson.phone)) if part
     )
     contact_line = f"<br>{contact}" if contact else ""
     return (

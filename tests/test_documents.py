@@ -61,6 +61,7 @@ def test_pdf_prices_match_the_breakdown(offer_text: str) -> None:
 def test_pdf_shows_accented_customer_name(offer_text: str) -> None:
     assert "Íñigo Muñoz Peñalver" in offer_text
     assert "inigo.munoz@example.com" in offer_text
+    assert "Teléfono 612 34 56 78" in offer_text
     assert "12345678Z" in offer_text
 
 
@@ -77,7 +78,7 @@ def test_pdf_shows_dates_and_validity(offer_text: str) -> None:
 
 def test_pdf_shows_salesperson(offer_text: str) -> None:
     assert "Lucía Fernández Ibáñez" in offer_text
-    assert "lucia.fernandez@concesionario.example" in offer_text
+    assert "lucia.fernandez@concesionario.example · 910 00 00 01" in offer_text
 
 
 def test_pdf_shows_page_numbers(offer_text: str) -> None:
