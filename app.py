@@ -5,7 +5,7 @@ import logging
 import streamlit as st
 
 from lib import ui
-from lib.users import list_salespeople
+from lib.users import get_viewer, list_salespeople
 
 st.set_page_config(page_title="Ofertas", page_icon="🚗", layout="wide")
 
@@ -41,7 +41,7 @@ else:
         index=list(names).index(ui.current_user_id()) if ui.current_user_id() in names else 0,
         key="app_user",
     )
-    st.session_state[ui.USER_KEY] = chosen
+    st.session_state[ui.VIEWER_KEY] = get_viewer(engine, chosen)
 
 if ui.settings().mail_backend == "file":
     st.sidebar.caption(

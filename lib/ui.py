@@ -21,11 +21,11 @@ from lib.mail import mail_leaves_machine
 from lib.formatting import money, number, phone
 from lib.models import Availability, DeliveryChannel
 from lib.pricing import PriceBreakdown
-from lib.views import CustomerView, OfferView, VehicleView
+from lib.views import CustomerView, OfferView, VehicleView, Viewer
 
 logger = logging.getLogger(__name__)
 
-USER_KEY = "current_user_id"
+VIEWER_KEY = "viewer"
 NOTICE_KEY = "ofertas_notice"
 
 
@@ -89,9 +89,16 @@ def require_frame() -> None:
         st.switch_page("app.py")
 
 
+def current_viewer() -> Viewer | None:
+    """Who is signed in to this browser session, or None before login."""
+    viewer = st.session_state.get(VIEWER_KEY)
+    return viewer if isinstance(viewer, Viewer) else None
+
+
 def current_user_id() -> int | None:
-    """The salesperson working in this browser session."""
-    return st.session_state.get(USER_KEY)
+    """The id of the user signed in to this browser session."""
+    viewer = current_viewer()
+    return viewer.user_id if viewer is not None else None
 
 
 def vehicle_label(vehicle: VehicleView) -> str:

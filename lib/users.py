@@ -7,7 +7,7 @@ from sqlalchemy import Engine, select
 from lib.db import reading, transaction
 from lib.errors import InvalidInput, NotFound
 from lib.models import Role, User
-from lib.views import SalespersonView
+from lib.views import SalespersonView, Viewer
 
 logger = logging.getLogger(__name__)
 
@@ -61,3 +61,12 @@ def get_user(engine: Engine, user_id: int) -> SalespersonView:
         if user is None:
             raise NotFound("No existe ese usuario.")
         return _view(user)
+
+
+def get_viewer(engine: Engine, user_id: int) -> Viewer:
+    """The viewer for an active user: their id and role."""
+    with reading(engine) as session:
+        user = session.get(User, user_id)
+        if user is None or not user.active:
+            raise NotFound("No existe ese usuario.")
+        return Viewer(user_id=user.id, role=user.role)
