@@ -7,41 +7,45 @@ through; a real dealership turns it off with ``OFFERDESK_DEMO_DATA=false``.
 import logging
 import random
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func, select
 
+from lib.activities import add_activity
+from lib.auth import IssuedPassword, issue_one_time_password
 from lib.config import DATA_DIR
 from lib.customers import create_customer
 from lib.db import reading, transaction
 from lib.formatting import local
+from lib.lost_reasons import list_lost_reasons
 from lib.models import (
     Availability,
     Delivery,
     DeliveryChannel,
     DeliveryResult,
     Offer,
-    OfferCounter,
-    OfferStatus,
     Role,
     User,
     Vehicle,
     utcnow,
 )
+from lib.offers import create_offer, mark_lost, mark_won, record_delivery_success
 from lib.stock import import_stock
 from lib.users import create_user
+from lib.views import Viewer
 
 logger = logging.getLogger(__name__)
 
 DEMO_STOCK = DATA_DIR / "demo_stock.csv"
 
+# The sales manager of a demo is the first start's ``gerente``.
 SALESPEOPLE = [
-    ("lucia", "Lucía Fernández Ibáñez", Role.SALES, "+34910000001"),
-    ("jordi", "Jordi Puig Martí", Role.SALES, "+34910000002"),
-    ("ainhoa", "Ainhoa Etxeberria Goñi", Role.SALES, "+34910000003"),
-    ("marta", "Marta Sánchez Ruiz", Role.MANAGER, "+34910000004"),
+    ("lucia", "Lucía Fernández Ibáñez", "+34910000001"),
+    ("jordi", "Jordi Puig Martí", "+34910000002"),
+    ("ainhoa", "Ainhoa Etxeberria Goñi", "+34910000003"),
 ]
 
+# fmt: off
 CUSTOMERS = [
     ("Íñigo", "Muñoz Peñalver", "612345678", "inigo.munoz@correo.example", 12345678),
     ("María José", "García López", "623456789", "mjgarcia@correo.example", 23456789),
@@ -49,13 +53,15 @@ CUSTOMERS = [
     ("Raúl", "Núñez Castaño", "645678901", "raul.nunez@correo.example", None),
     ("Zoë", "Vidal i Roca", "656789012", "zoe.vidal@correo.example", 45678901),
     ("Andrés", "Ferrándiz Sáez", "667890123", "andres.ferrandiz@correo.example", None),
-    ("Nerea", "Olaizola Arrieta", "678901234", "nerea.olaizola@correo.example", 56789012),
+    ("Nerea", "Olaizola Arrieta", "678901234", "nerea.olaizola@correo.example",
+     56789012),
     ("Joaquín", "Herrero Díaz", "689012345", "", None),
     ("Lourdes", "Peña Calderón", "690123456", "lourdes.pena@correo.example", 67890123),
     ("Óscar", "Beltrán Muñiz", "711234567", "oscar.beltran@correo.example", None),
     ("Ángela", "Rovira Pujol", "722345678", "angela.rovira@correo.example", 78901234),
     ("Sergio", "Cañizares Gil", "733456789", "sergio.canizares@correo.example", None),
 ]
+# fmt: on
 
 WMI = {
     "SEAT": "VSS", "CUPRA": "VSS", "Volkswagen": "WVW", "Škoda": "TMB",
@@ -74,19 +80,35 @@ def _dni(number: int) -> str:
 
 def _vin(make: str, rng: random.Random) -> str:
     tail = "".join(rng.choice(VIN_CHARACTERS) for _ in range(8))
-    return f"{WMI.get(make, 'VSS')}ZZZ{rng.choice('ABCDEFGH')}{tail}{rng.randrange(10)}"[:17]
+    return (
+        f"{WMI.get(make, 'VSS')}ZZZ{rng.choice('ABCDEFGH')}{tail}{rng.randrange(10)}"[
+            :17
+        ]
+    )
 
 
 def is_empty(engine: Engine) -> bool:
-    """True when no user exists yet."""
+    """True when there is no salesperson, no vehicle and no offer yet.
+
+    The first start's sales manager may already exist.
+    """
     with reading(engine) as session:
-        return not session.scalar(select(func.count(User.id)))
+        salespeople = select(func.count(User.id)).where(User.role == Role.SALES)
+        return not (
+            session.scalar(salespeople)
+            or session.scalar(select(func.count(Vehicle.id)))
+            or session.scalar(select(func.count(Offer.id)))
+        )
 
 
-def load_demo_data(engine: Engine) -> bool:
-    """Fill an empty database with demo data; returns whether it did."""
+def load_demo_data(engine: Engine) -> list[IssuedPassword]:
+    """Fill an empty database with demo data.
+
+    Returns the one-time passwords of the demo's salespeople, to be shown
+    once on the console; an empty list when the database was not empty.
+    """
     if not is_empty(engine):
-        return False
+        return []
     rng = random.Random(20261203)
 
     users = [
@@ -94,11 +116,14 @@ def load_demo_data(engine: Engine) -> bool:
             engine,
             username=username,
             full_name=name,
-            role=role,
+            role=Role.SALES,
             email=f"{username}@concesionario.example",
             phone=phone,
         )
-        for username, name, role, phone in SALESPEOPLE
+        for username, name, phone in SALESPEOPLE
+    ]
+    issued = [
+        issue_one_time_password(engine, user.id, by="demo data") for user in users
     ]
     with DEMO_STOCK.open("rb") as source:
         import_stock(engine, source, file_name=DEMO_STOCK.name)
@@ -115,9 +140,9 @@ def load_demo_data(engine: Engine) -> bool:
         for first, last, phone, email, number in CUSTOMERS
     ]
     _identify_stock(engine, rng)
-    _make_offers(engine, rng, [user.id for user in users[:3]], [c.id for c in customers])
+    _make_offers(engine, rng, [user.id for user in users], [c.id for c in customers])
     logger.info("Demo data loaded")
-    return True
+    return issued
 
 
 def _identify_stock(engine: Engine, rng: random.Random) -> None:
@@ -131,65 +156,90 @@ def _identify_stock(engine: Engine, rng: random.Random) -> None:
                 vehicle.order_number = f"P{rng.randrange(10**7, 10**8)}"
             if index % 6 == 5:
                 vehicle.availability = Availability.IN_TRANSIT
+            if vehicle.condition == "NEW":
+                electric = vehicle.fuel == "Eléctrico"
+                vehicle.co2_gkm = (
+                    0 if electric else rng.choice([108, 119, 134, 152, 171])
+                )
 
 
-def _make_offers(engine: Engine, rng: random.Random, salespeople: list[int], customers: list[int]) -> None:
+def _make_offers(
+    engine: Engine, rng: random.Random, salespeople: list[int], customers: list[int]
+) -> None:
     now = utcnow()
-    with transaction(engine) as session:
-        vehicles = list(session.scalars(select(Vehicle).order_by(Vehicle.id)))
-        moments = sorted(
-            now - timedelta(days=rng.randrange(1, 90), hours=rng.randrange(9))
-            for _ in range(24)
-        )
-        counters: dict[int, int] = {}
-        for index, created in enumerate(moments):
-            vehicle = vehicles[index % len(vehicles)]
-            year = local(created).year
-            counters[year] = counters.get(year, 0) + 1
-            temperature = round(rng.choice([0.1, 0.2, 0.35, 0.5, 0.6, 0.7, 0.8, 0.9]), 2)
-            status = OfferStatus.FOLLOW_UP
-            if index % 4 == 1:
-                status = OfferStatus.WON if temperature >= 0.5 else OfferStatus.LOST
-            elif index % 4 == 2 and index > 10:
-                status = OfferStatus.LOST
-            customer_id = None if index in (3, 7) else customers[index % len(customers)]
-            offer = Offer(
-                number=f"{year}-{counters[year]:06d}",
-                request_token=uuid.uuid4().hex,
-                status=status,
-                vehicle_id=vehicle.id,
-                customer_id=customer_id,
-                salesperson_id=salespeople[index % len(salespeople)],
-                price_cents=vehicle.price_cents,
-                discount_cents=rng.choice([0, 0, 50000, 100000, 150000]),
-                temperature=temperature,
-                created_at=created,
-                updated_at=created,
-            )
-            if status != OfferStatus.FOLLOW_UP:
-                offer.closed_at = created + timedelta(days=rng.randrange(2, 20))
-                if status == OfferStatus.WON:
-                    vehicle.availability = Availability.SOLD
-            session.add(offer)
-            session.flush()
-            if customer_id is not None and index % 3 != 0:
-                _delivered(session, offer, created + timedelta(hours=1))
-        for year, last_value in counters.items():
-            session.add(OfferCounter(year=year, last_value=last_value))
-
-
-def _delivered(session: object, offer: Offer, when: object) -> None:
-    session.add(
-        Delivery(
-            offer_id=offer.id,
-            request_token=uuid.uuid4().hex,
-            channel=DeliveryChannel.PRINT,
-            recipient="",
-            user_id=offer.salesperson_id,
-            result=DeliveryResult.SENT,
-            created_at=when,
-            finished_at=when,
-        )
+    reasons = [reason.id for reason in list_lost_reasons(engine)]
+    with reading(engine) as session:
+        vehicles = list(session.scalars(select(Vehicle.id).order_by(Vehicle.id)))
+    moments = sorted(
+        now - timedelta(days=rng.randrange(1, 90), hours=rng.randrange(9))
+        for _ in range(24)
     )
-    offer.last_delivered_at = when
-    offer.delivery_count = 1
+    for index, created in enumerate(moments):
+        salesperson = salespeople[index % len(salespeople)]
+        viewer = Viewer(user_id=salesperson, role=Role.SALES)
+        customer_id = None if index in (3, 7) else customers[index % len(customers)]
+        temperature = rng.choice([0.1, 0.2, 0.35, 0.5, 0.6, 0.7, 0.8, 0.9])
+        offer = create_offer(
+            engine,
+            request_token=uuid.uuid4().hex,
+            vehicle_id=vehicles[index % len(vehicles)],
+            salesperson_id=salesperson,
+            price_cents=_price(engine, vehicles[index % len(vehicles)]),
+            discount_cents=rng.choice([0, 0, 50000, 100000, 150000]),
+            transport_cents=rng.choice([0, 45000, 65000]),
+            temperature=temperature,
+            customer_id=customer_id,
+            now=created,
+        )
+        if customer_id is not None and index % 3 != 0:
+            _delivered(engine, offer.id, salesperson, created + timedelta(hours=1))
+        if index % 4 == 1 and temperature >= 0.5:
+            sold = local(created).date() + timedelta(days=rng.randrange(2, 20))
+            mark_won(
+                engine, offer.id, viewer=viewer, sold_on=min(sold, local(now).date())
+            )
+        elif index % 4 == 1 or (index % 4 == 2 and index > 10):
+            mark_lost(
+                engine,
+                offer.id,
+                viewer=viewer,
+                reason_id=rng.choice(reasons),
+                competitor_make=rng.choice(["", "Toyota", "Hyundai", "Kia"]),
+            )
+        elif customer_id is not None:
+            add_activity(
+                engine,
+                offer.id,
+                viewer=viewer,
+                kind=rng.choice(["CALL", "VISIT", "TEST_DRIVE"]),
+                note=rng.choice(
+                    ["Pide financiación a 48 meses", "Viene el sábado", ""]
+                ),
+                happened_at=created + timedelta(days=1),
+                next_contact_on=local(now).date()
+                + timedelta(days=rng.randrange(-3, 10)),
+            )
+
+
+def _price(engine: Engine, vehicle_id: int) -> int:
+    with reading(engine) as session:
+        return session.get(Vehicle, vehicle_id).price_cents
+
+
+def _delivered(engine: Engine, offer_id: int, user_id: int, when: datetime) -> None:
+    with transaction(engine) as session:
+        offer = session.get(Offer, offer_id)
+        session.add(
+            Delivery(
+                offer_id=offer_id,
+                request_token=uuid.uuid4().hex,
+                channel=DeliveryChannel.PRINT,
+                recipient="",
+                user_id=user_id,
+                result=DeliveryResult.SENT,
+                offer_revision=offer.revision,
+                created_at=when,
+                finished_at=when,
+            )
+        )
+        record_delivery_success(session, offer_id, when, offer.revision)

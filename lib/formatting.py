@@ -1,6 +1,6 @@
 """How numbers, money and dates read in Spain (Babel, es_ES)."""
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -36,8 +36,20 @@ def money(cents: int) -> str:
     """Cents as Spanish euros: ``23.450,00 €``."""
     # Babel follows CLDR, which drops the thousands dot in four-digit numbers
     # for Spanish; dealers and their customers expect 1.500,00 €.
-    text = format_currency(cents_to_decimal(cents), "EUR", locale=LOCALE, group_separator=True)
+    text = format_currency(
+        cents_to_decimal(cents), "EUR", locale=LOCALE, group_separator=True
+    )
     return _group_four_digits(text)
+
+
+def amount(cents: int) -> str:
+    """Cents as a Spanish amount without the currency, for a field to edit: ``1.500,00``."""
+    return number(cents / 100, decimals=2)
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
 
 
 def number(value: int | float, decimals: int = 0) -> str:

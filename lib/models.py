@@ -4,10 +4,12 @@ Money is stored in integer cents so that lines, taxes and totals add up to
 the cent on every database. Times are stored in UTC.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -31,12 +33,16 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+    def process_bind_param(
+        self, value: datetime | None, dialect: object
+    ) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime")
         return value.astimezone(UTC) if value is not None else None
 
-    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+    def process_result_value(
+        self, value: datetime | None, dialect: object
+    ) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -67,6 +73,14 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), default=Role.SALES)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    oidc_subject: Mapped[str | None] = mapped_column(
+        String(255), nullable=True, unique=True
+    )
 
 
 class Condition:
@@ -143,8 +157,11 @@ class Vehicle(Base):
     power_hp: Mapped[int | None] = mapped_column(Integer, nullable=True)
     year: Mapped[int | None] = mapped_column(Integer, nullable=True)
     mileage_km: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    co2_gkm: Mapped[int | None] = mapped_column(Integer, nullable=True)
     vin: Mapped[str | None] = mapped_column(String(17), nullable=True, index=True)
-    order_number: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    order_number: Mapped[str | None] = mapped_column(
+        String(40), nullable=True, index=True
+    )
     commission_number: Mapped[str | None] = mapped_column(
         String(40), nullable=True, index=True
     )
@@ -169,7 +186,13 @@ class Customer(Base):
     email: Mapped[str | None] = mapped_column(String(254), nullable=True, index=True)
     tax_id: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id"), nullable=True
+    )
+    email_consent_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, nullable=True
+    )
+    email_consent_method: Mapped[str] = mapped_column(String(40), default="")
 
     @property
     def full_name(self) -> str:
@@ -197,8 +220,18 @@ class OfferCounter(Base):
 class Offer(Base):
     __tablename__ = "offers"
     __table_args__ = (
-        Index("ix_offers_status_created", "status", "created_at"),
-        Index("ix_offers_created", "created_at"),
+        Index("ix_offers_status_created", "status", "created_at", "id"),
+        Index("ix_offers_created", "created_at", "id"),
+        Index(
+            "ix_offers_salesperson_status_created",
+            "salesperson_id",
+            "status",
+            "created_at",
+            "id",
+        ),
+        Index("ix_offers_status_band", "status", "band"),
+        Index("ix_offers_next_contact", "status", "next_contact_on"),
+        Index("ix_offers_last_delivered", "last_delivered_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -212,13 +245,31 @@ class Offer(Base):
     salesperson_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     price_cents: Mapped[int] = mapped_column(BigInteger)
     discount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    options_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    transport_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    registration_tax_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     temperature: Mapped[float] = mapped_column(Float)
+    band: Mapped[int] = mapped_column(Integer, default=0)
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    valid_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    delivered_revision: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_delivered_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, nullable=True
+    )
     delivery_count: Mapped[int] = mapped_column(default=0)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    next_contact_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    lost_reason_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lost_reasons.id"), nullable=True
+    )
+    competitor_make: Mapped[str] = mapped_column(String(80), default="")
+    competitor_model: Mapped[str] = mapped_column(String(120), default="")
+    # Accent-free, lower-case words of the offer, its customer and its vehicle,
+    # kept by the services; FTS5 (SQLite) or pg_trgm (PostgreSQL) indexes it.
+    search_text: Mapped[str] = mapped_column(Text, default="")
 
     vehicle: Mapped[Vehicle] = relationship(lazy="joined")
     customer: Mapped[Customer | None] = relationship(lazy="joined")
@@ -260,5 +311,115 @@ class Delivery(Base):
     result: Mapped[str] = mapped_column(String(16), default=DeliveryResult.PENDING)
     error: Mapped[str] = mapped_column(Text, default="")
     document_sha256: Mapped[str] = mapped_column(String(64), default="")
+    offer_revision: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class LostReason(Base):
+    """Why an offer was lost; the dealership edits the list."""
+
+    __tablename__ = "lost_reasons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(120), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ActivityKind:
+    """Follow-up activity kinds as (key, label) pairs."""
+
+    CALL = "CALL"
+    VISIT = "VISIT"
+    TEST_DRIVE = "TEST_DRIVE"
+    EMAIL = "EMAIL"
+    NOTE = "NOTE"
+    LABELS = {
+        CALL: "Llamada",
+        VISIT: "Visita",
+        TEST_DRIVE: "Prueba de conducción",
+        EMAIL: "Correo",
+        NOTE: "Nota",
+    }
+    ICONS = {CALL: "📞", VISIT: "🤝", TEST_DRIVE: "🚗", EMAIL: "✉️", NOTE: "📝"}
+
+
+class Activity(Base):
+    """One follow-up step on an offer: a call, a visit, a test drive, a note."""
+
+    __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_offer_happened", "offer_id", "happened_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    happened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OfferEventKind:
+    """What happened to an offer, as (key, label) pairs."""
+
+    CREATED = "CREATED"
+    STATUS = "STATUS"
+    REOPENED = "REOPENED"
+    CUSTOMER = "CUSTOMER"
+    TERMS = "TERMS"
+    REASSIGNED = "REASSIGNED"
+    LABELS = {
+        CREATED: "Creada",
+        STATUS: "Cambio de estado",
+        REOPENED: "Reabierta",
+        CUSTOMER: "Cliente añadido",
+        TERMS: "Condiciones cambiadas",
+        REASSIGNED: "Reasignada",
+    }
+
+
+class OfferEvent(Base):
+    """The history of an offer: what changed, from what, to what, who, when."""
+
+    __tablename__ = "offer_events"
+    __table_args__ = (Index("ix_offer_events_offer_at", "offer_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    from_value: Mapped[str] = mapped_column(String(255), default="")
+    to_value: Mapped[str] = mapped_column(String(255), default="")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class OfferCount(Base):
+    """How many offers each salesperson has per status and temperature band.
+
+    Kept in the same transaction as every change to an offer, so the KPIs
+    and the chart read a few rows instead of counting the offers table.
+    """
+
+    __tablename__ = "offer_counts"
+
+    salesperson_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id"), primary_key=True, autoincrement=False
+    )
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    band: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    offers: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SecurityEvent(Base):
+    """Logins, lockouts and refused attempts, kept for whoever audits access."""
+
+    __tablename__ = "security_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    username: Mapped[str] = mapped_column(String(80), default="")
+    event: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(Text, default="")

@@ -1,15 +1,33 @@
-"""Offers: created once, followed, won or lost.
+"""Offers: created once, followed, won or lost, and found again at scale.
 
-A status changes only through the functions named for the act; each checks
-the starting state and raises an error a salesperson can read.
+A status changes only through the functions named for the act (``mark_won``,
+``mark_lost``, ``reopen_offer``); each checks the starting state, records the
+change in the offer's history and raises an error a salesperson can read.
+Every read and act takes a ``Viewer``: a salesperson reaches their own offers
+only, and an offer out of reach is answered exactly like a missing one.
+
+At scale the list pages by key (never by skipping rows), searches through a
+trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL) and reads its counts
+from ``offer_counts``, a summary kept in the same transaction as every change.
 """
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, case, func, or_, select, update
+from sqlalchemy import (
+    Engine,
+    Integer,
+    Select,
+    and_,
+    column,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -22,23 +40,41 @@ from lib.errors import InvalidInput, InvalidState, NotFound
 from lib.models import (
     Availability,
     Customer,
+    LostReason,
     Offer,
+    OfferCount,
     OfferCounter,
+    OfferEvent,
+    OfferEventKind,
     OfferStatus,
+    Role,
+    SecurityEvent,
     User,
     Vehicle,
     utcnow,
 )
-from lib.pricing import break_down
+from lib.pricing import break_down, registration_rate, registration_tax
+from lib.search import MIN_INDEXED, fold, query_terms
 from lib.vehicles import vehicle_view
-from lib.views import OfferView, SalespersonView
+from lib.views import OfferView, SalespersonView, Viewer
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
+EXACT_COUNT_LIMIT = 10_000
+NOT_FOUND = "No existe esa oferta."
+BANDS = formatting.TEMPERATURE_BANDS
 
 
-def offer_view(offer: Offer) -> OfferView:
+def band_of(temperature: float) -> int:
+    """The index of a temperature's band in ``formatting.TEMPERATURE_BANDS``."""
+    for index, (upper, _icon, _label) in enumerate(BANDS):
+        if temperature < upper:
+            return index
+    return len(BANDS) - 1
+
+
+def offer_view(offer: Offer, lost_reason: str = "") -> OfferView:
     """The plain picture of an offer row and its vehicle, customer and salesperson."""
     salesperson = offer.salesperson
     return OfferView(
@@ -50,7 +86,13 @@ def offer_view(offer: Offer) -> OfferView:
         delivery_count=offer.delivery_count,
         temperature=offer.temperature,
         notes=offer.notes,
-        prices=break_down(offer.price_cents, offer.discount_cents),
+        prices=break_down(
+            offer.price_cents,
+            offer.discount_cents,
+            options_cents=offer.options_cents,
+            transport_cents=offer.transport_cents,
+            registration_tax_cents=offer.registration_tax_cents,
+        ),
         vehicle=vehicle_view(offer.vehicle),
         customer=customer_view(offer.customer) if offer.customer else None,
         salesperson=SalespersonView(
@@ -59,13 +101,63 @@ def offer_view(offer: Offer) -> OfferView:
             email=salesperson.email,
             phone=salesperson.phone,
         ),
+        valid_until=offer.valid_until,
+        revision=offer.revision,
+        delivered_revision=offer.delivered_revision,
+        next_contact_on=offer.next_contact_on,
+        closed_at=offer.closed_at,
+        lost_reason=lost_reason,
+        competitor=" ".join(
+            part for part in (offer.competitor_make, offer.competitor_model) if part
+        ),
     )
 
 
+def search_text(offer: Offer, customer: Customer | None, vehicle: Vehicle) -> str:
+    """What the offer search finds an offer by."""
+    people = (
+        (
+            customer.first_name,
+            customer.last_name,
+            customer.phone,
+            customer.email,
+            customer.tax_id,
+        )
+        if customer
+        else ()
+    )
+    return fold(
+        offer.number,
+        *people,
+        vehicle.make,
+        vehicle.model,
+        vehicle.version,
+        vehicle.vin,
+        vehicle.order_number,
+        vehicle.commission_number,
+    )
+
+
+def refresh_search_text(
+    session: Session, *, vehicle_id: int | None = None, customer_id: int | None = None
+) -> None:
+    """Rewrite the search text of the offers of a changed vehicle or customer."""
+    statement = select(Offer)
+    if vehicle_id is not None:
+        statement = statement.where(Offer.vehicle_id == vehicle_id)
+    if customer_id is not None:
+        statement = statement.where(Offer.customer_id == customer_id)
+    for offer in session.scalars(statement):
+        offer.search_text = search_text(offer, offer.customer, offer.vehicle)
+
+
+def _dialect_insert(session: Session) -> object:
+    return sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+
+
 def _next_number(session: Session, year: int) -> str:
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
     statement = (
-        insert(OfferCounter)
+        _dialect_insert(session)(OfferCounter)
         .values(year=year, last_value=1)
         .on_conflict_do_update(
             index_elements=[OfferCounter.year],
@@ -77,6 +169,55 @@ def _next_number(session: Session, year: int) -> str:
     return f"{year}-{value:06d}"
 
 
+def _count(
+    session: Session, salesperson_id: int, status: str, band: int, delta: int
+) -> None:
+    statement = (
+        _dialect_insert(session)(OfferCount)
+        .values(salesperson_id=salesperson_id, status=status, band=band, offers=delta)
+        .on_conflict_do_update(
+            index_elements=[
+                OfferCount.salesperson_id,
+                OfferCount.status,
+                OfferCount.band,
+            ],
+            set_={"offers": OfferCount.offers + delta},
+        )
+    )
+    session.execute(statement)
+
+
+def _recount(session: Session, offer: Offer, before: tuple[int, str, int]) -> None:
+    """Move an offer in the summary from where it was to where it is."""
+    after = (offer.salesperson_id, offer.status, offer.band)
+    if after != before:
+        _count(session, *before, -1)
+        _count(session, *after, 1)
+
+
+def _event(
+    session: Session,
+    offer: Offer,
+    kind: str,
+    viewer: Viewer | None,
+    *,
+    from_value: str = "",
+    to_value: str = "",
+    note: str = "",
+) -> None:
+    session.add(
+        OfferEvent(
+            offer_id=offer.id,
+            kind=kind,
+            from_value=from_value,
+            to_value=to_value,
+            user_id=viewer.user_id if viewer else None,
+            at=utcnow(),
+            note=note,
+        )
+    )
+
+
 def _check_temperature(temperature: float) -> None:
     if not 0 <= temperature <= 1:
         raise InvalidInput("La temperatura debe estar entre 0 % y 100 %.")
@@ -84,8 +225,20 @@ def _check_temperature(temperature: float) -> None:
 
 def _existing_for_token(engine: Engine, request_token: str) -> OfferView | None:
     with reading(engine) as session:
-        offer = session.scalar(select(Offer).where(Offer.request_token == request_token))
+        offer = session.scalar(
+            select(Offer).where(Offer.request_token == request_token)
+        )
         return offer_view(offer) if offer else None
+
+
+def _tax_for(vehicle: Vehicle, price: int, options: int, discount: int) -> int:
+    rate = registration_rate(vehicle.co2_gkm, vehicle.condition)
+    if rate is None:
+        raise InvalidInput(
+            "Indique las emisiones de CO2 (g/km) del vehículo nuevo: sin ellas no se "
+            "puede calcular el impuesto de matriculación."
+        )
+    return registration_tax(price, options, discount, rate)
 
 
 def create_offer(
@@ -95,22 +248,34 @@ def create_offer(
     vehicle_id: int,
     salesperson_id: int,
     price_cents: int,
-    discount_cents: int = 0,
     temperature: float,
+    discount_cents: int = 0,
+    options_cents: int = 0,
+    transport_cents: int = 0,
+    co2_gkm: int | None = None,
     customer_id: int | None = None,
     notes: str = "",
+    valid_days: int = 15,
     now: datetime | None = None,
 ) -> OfferView:
     """Store a new offer en Seguimiento with the next number.
 
     The request token comes from the page that asks; the same token twice (a
     double click, a rerun) returns the offer already stored instead of a second.
+    ``co2_gkm`` completes a new vehicle whose emissions were not known yet.
     """
     existing = _existing_for_token(engine, request_token)
     if existing:
         return existing
-    break_down(price_cents, discount_cents)
+    break_down(
+        price_cents,
+        discount_cents,
+        options_cents=options_cents,
+        transport_cents=transport_cents,
+    )
     _check_temperature(temperature)
+    if co2_gkm is not None and not 0 <= co2_gkm <= 1000:
+        raise InvalidInput("Las emisiones de CO2 deben estar entre 0 y 1.000 g/km.")
     now = now or utcnow()
 
     try:
@@ -120,9 +285,12 @@ def create_offer(
                 raise NotFound("El vehículo ya no existe en el stock.")
             if vehicle.availability == Availability.SOLD:
                 raise InvalidState("Ese vehículo ya está vendido.")
+            if vehicle.co2_gkm is None and co2_gkm is not None:
+                vehicle.co2_gkm = co2_gkm
             if session.get(User, salesperson_id) is None:
                 raise NotFound("El comercial no existe.")
-            if customer_id is not None and session.get(Customer, customer_id) is None:
+            customer = session.get(Customer, customer_id) if customer_id else None
+            if customer_id is not None and customer is None:
                 raise NotFound("El cliente no existe.")
             offer = Offer(
                 number=_next_number(session, formatting.local(now).year),
@@ -133,13 +301,32 @@ def create_offer(
                 salesperson_id=salesperson_id,
                 price_cents=price_cents,
                 discount_cents=discount_cents,
+                options_cents=options_cents,
+                transport_cents=transport_cents,
+                registration_tax_cents=_tax_for(
+                    vehicle, price_cents, options_cents, discount_cents
+                ),
                 temperature=temperature,
+                band=band_of(temperature),
                 notes=notes.strip(),
                 created_at=now,
                 updated_at=now,
+                valid_until=formatting.local(now).date() + timedelta(days=valid_days),
+                revision=1,
             )
+            offer.search_text = search_text(offer, customer, vehicle)
             session.add(offer)
             session.flush()
+            _count(session, salesperson_id, OfferStatus.FOLLOW_UP, offer.band, 1)
+            session.add(
+                OfferEvent(
+                    offer_id=offer.id,
+                    kind=OfferEventKind.CREATED,
+                    to_value=OfferStatus.FOLLOW_UP,
+                    user_id=salesperson_id,
+                    at=now,
+                )
+            )
             number, offer_id = offer.number, offer.id
     except IntegrityError:
         # Another process stored the same request first: that offer is the answer.
@@ -152,174 +339,681 @@ def create_offer(
     return get_offer(engine, offer_id)
 
 
-def get_offer(engine: Engine, offer_id: int) -> OfferView:
-    """One offer by id."""
+def _deny(session: Session, viewer: Viewer, offer_ref: object) -> None:
+    session.add(
+        SecurityEvent(
+            user_id=viewer.user_id,
+            event="ACCESS_DENIED",
+            detail=f"offer {offer_ref}",
+            at=utcnow(),
+        )
+    )
+
+
+def _visible(offer: Offer | None, viewer: Viewer | None) -> bool:
+    if offer is None:
+        return False
+    return viewer is None or viewer.sees_all or offer.salesperson_id == viewer.user_id
+
+
+def _refused(engine: Engine, viewer: Viewer, offer_ref: object) -> NotFound:
+    logger.warning("User %s refused offer %s", viewer.user_id, offer_ref)
+    with transaction(engine) as session:
+        _deny(session, viewer, offer_ref)
+    return NotFound(NOT_FOUND)
+
+
+def _reason_label(session: Session, offer: Offer) -> str:
+    if offer.lost_reason_id is None:
+        return ""
+    reason = session.get(LostReason, offer.lost_reason_id)
+    return reason.label if reason else ""
+
+
+def get_offer(engine: Engine, offer_id: int, viewer: Viewer | None = None) -> OfferView:
+    """One offer by id, if the viewer may see it."""
     with reading(engine) as session:
         offer = session.get(Offer, offer_id)
-        if offer is None:
-            raise NotFound("No existe esa oferta.")
-        return offer_view(offer)
+        if offer is not None and _visible(offer, viewer):
+            return offer_view(offer, _reason_label(session, offer))
+    if offer is not None and viewer is not None:
+        raise _refused(engine, viewer, offer_id)
+    raise NotFound(NOT_FOUND)
 
 
-def _locked_offer(session: Session, offer_id: int) -> Offer:
-    offer = session.scalar(select(Offer).where(Offer.id == offer_id).with_for_update(of=Offer))
+def find_offer(engine: Engine, number: str, viewer: Viewer | None = None) -> OfferView:
+    """One offer by its number (``2026-000123``), if the viewer may see it."""
+    with reading(engine) as session:
+        offer_id = session.scalar(
+            select(Offer.id).where(Offer.number == number.strip())
+        )
+    if offer_id is None:
+        raise NotFound(NOT_FOUND)
+    return get_offer(engine, offer_id, viewer)
+
+
+def _locked_offer(session: Session, offer_id: int, viewer: Viewer | None) -> Offer:
+    offer = session.scalar(
+        select(Offer).where(Offer.id == offer_id).with_for_update(of=Offer)
+    )
     if offer is None:
-        raise NotFound("No existe esa oferta.")
+        raise NotFound(NOT_FOUND)
+    if not _visible(offer, viewer):
+        raise NotFound(NOT_FOUND)
     return offer
 
 
-def attach_customer(engine: Engine, offer_id: int, customer_id: int, *, user_id: int) -> OfferView:
+def _act(engine: Engine, offer_id: int, viewer: Viewer | None, act: object) -> str:
+    """Run ``act(session, offer)`` on a locked offer; a refusal is logged as such."""
+    try:
+        with transaction(engine) as session:
+            offer = _locked_offer(session, offer_id, viewer)
+            act(session, offer)
+            return offer.number
+    except NotFound:
+        if viewer is not None:
+            with reading(engine) as session:
+                exists = session.get(Offer, offer_id) is not None
+            if exists:
+                raise _refused(engine, viewer, offer_id) from None
+        raise
+
+
+def _who(viewer: Viewer | None) -> int | None:
+    return viewer.user_id if viewer else None
+
+
+def attach_customer(
+    engine: Engine,
+    offer_id: int,
+    customer_id: int,
+    *,
+    viewer: Viewer | None = None,
+) -> OfferView:
     """Give an offer without customer its customer."""
-    with transaction(engine) as session:
-        offer = _locked_offer(session, offer_id)
-        if session.get(Customer, customer_id) is None:
+
+    def act(session: Session, offer: Offer) -> None:
+        customer = session.get(Customer, customer_id)
+        if customer is None:
             raise NotFound("No existe ese cliente.")
         if offer.customer_id == customer_id:
-            return offer_view(offer)
+            return
         if offer.customer_id is not None:
             raise InvalidState(f"La oferta {offer.number} ya tiene cliente.")
         if offer.status != OfferStatus.FOLLOW_UP:
             raise InvalidState(f"La oferta {offer.number} ya está cerrada.")
         offer.customer_id = customer_id
         offer.updated_at = utcnow()
-        number = offer.number
-    logger.info("Offer %s given customer %s by %s", number, customer_id, user_id)
+        offer.revision += 1
+        offer.search_text = search_text(offer, customer, offer.vehicle)
+        _event(
+            session, offer, OfferEventKind.CUSTOMER, viewer, to_value=customer.full_name
+        )
+
+    number = _act(engine, offer_id, viewer, act)
+    logger.info("Offer %s given customer %s by %s", number, customer_id, _who(viewer))
     return get_offer(engine, offer_id)
 
 
-def _close(engine: Engine, offer_id: int, status: str, *, user_id: int) -> OfferView:
-    with transaction(engine) as session:
-        offer = _locked_offer(session, offer_id)
+def update_terms(
+    engine: Engine,
+    offer_id: int,
+    *,
+    viewer: Viewer | None,
+    discount_cents: int,
+    options_cents: int,
+    transport_cents: int,
+    temperature: float,
+    notes: str,
+) -> OfferView:
+    """Change an open offer's price lines, temperature and notes; a new revision."""
+    _check_temperature(temperature)
+
+    def act(session: Session, offer: Offer) -> None:
+        if offer.status != OfferStatus.FOLLOW_UP:
+            raise InvalidState(
+                f"La oferta {offer.number} está cerrada; reábrala para cambiarla."
+            )
+        break_down(
+            offer.price_cents,
+            discount_cents,
+            options_cents=options_cents,
+            transport_cents=transport_cents,
+        )
+        before = (offer.salesperson_id, offer.status, offer.band)
+        changed = (
+            offer.discount_cents != discount_cents
+            or offer.options_cents != options_cents
+            or offer.transport_cents != transport_cents
+            or offer.notes != notes.strip()
+        )
+        old_temperature = offer.temperature
+        offer.discount_cents = discount_cents
+        offer.options_cents = options_cents
+        offer.transport_cents = transport_cents
+        offer.registration_tax_cents = _tax_for(
+            offer.vehicle, offer.price_cents, options_cents, discount_cents
+        )
+        offer.notes = notes.strip()
+        offer.temperature = temperature
+        offer.band = band_of(temperature)
+        offer.updated_at = utcnow()
+        if changed:
+            # Only what the customer reads makes a new revision of the document.
+            offer.revision += 1
+            _event(
+                session,
+                offer,
+                OfferEventKind.TERMS,
+                viewer,
+                to_value=f"v{offer.revision}",
+            )
+        if old_temperature != temperature:
+            _event(
+                session,
+                offer,
+                OfferEventKind.TERMS,
+                viewer,
+                from_value=formatting.percent(old_temperature),
+                to_value=formatting.percent(temperature),
+                note="Temperatura",
+            )
+        _recount(session, offer, before)
+
+    number = _act(engine, offer_id, viewer, act)
+    logger.info("Offer %s terms changed by %s", number, _who(viewer))
+    return get_offer(engine, offer_id)
+
+
+def _close_to(
+    engine: Engine, offer_id: int, status: str, viewer: Viewer | None, finish: object
+) -> OfferView:
+    def act(session: Session, offer: Offer) -> None:
         if offer.status != OfferStatus.FOLLOW_UP:
             label = OfferStatus.LABELS[offer.status]
-            raise InvalidState(f"La oferta {offer.number} ya está cerrada como {label}.")
-        now = utcnow()
+            raise InvalidState(
+                f"La oferta {offer.number} ya está cerrada como {label}."
+            )
+        before = (offer.salesperson_id, offer.status, offer.band)
         offer.status = status
-        offer.closed_at = now
-        offer.updated_at = now
-        if status == OfferStatus.WON:
-            offer.vehicle.availability = Availability.SOLD
-        number = offer.number
-    logger.info("Offer %s marked %s by %s", number, status, user_id)
+        offer.updated_at = utcnow()
+        note = finish(session, offer)
+        _event(
+            session,
+            offer,
+            OfferEventKind.STATUS,
+            viewer,
+            from_value=OfferStatus.FOLLOW_UP,
+            to_value=status,
+            note=note,
+        )
+        _recount(session, offer, before)
+
+    number = _act(engine, offer_id, viewer, act)
+    logger.info("Offer %s marked %s by %s", number, status, _who(viewer))
     return get_offer(engine, offer_id)
 
 
-def mark_won(engine: Engine, offer_id: int, *, user_id: int) -> OfferView:
-    """Close an offer en Seguimiento as Éxito; its vehicle is then sold."""
-    return _close(engine, offer_id, OfferStatus.WON, user_id=user_id)
+def mark_won(
+    engine: Engine,
+    offer_id: int,
+    *,
+    viewer: Viewer | None = None,
+    sold_on: date | None = None,
+) -> OfferView:
+    """Close an offer en Seguimiento as Éxito on its sale date; the vehicle is sold."""
+
+    def finish(session: Session, offer: Offer) -> str:
+        sale = sold_on or formatting.local(utcnow()).date()
+        if sale > formatting.local(utcnow()).date():
+            raise InvalidInput("La fecha de venta no puede ser futura.")
+        offer.closed_at = datetime.combine(
+            sale, datetime.min.time(), formatting.TIMEZONE
+        )
+        offer.next_contact_on = None
+        offer.vehicle.availability = Availability.SOLD
+        return f"Venta el {formatting.day(sale)}"
+
+    return _close_to(engine, offer_id, OfferStatus.WON, viewer, finish)
 
 
-def mark_lost(engine: Engine, offer_id: int, *, user_id: int) -> OfferView:
-    """Close an offer en Seguimiento as Fracaso."""
-    return _close(engine, offer_id, OfferStatus.LOST, user_id=user_id)
+def mark_lost(
+    engine: Engine,
+    offer_id: int,
+    *,
+    viewer: Viewer | None = None,
+    reason_id: int | None = None,
+    competitor_make: str = "",
+    competitor_model: str = "",
+    note: str = "",
+) -> OfferView:
+    """Close an offer en Seguimiento as Fracaso, with its reason from the list."""
+
+    def finish(session: Session, offer: Offer) -> str:
+        reason = session.get(LostReason, reason_id) if reason_id is not None else None
+        if reason is None or not reason.active:
+            raise InvalidInput("Elija el motivo del fracaso.")
+        offer.lost_reason_id = reason.id
+        offer.competitor_make = " ".join(competitor_make.split())[:80]
+        offer.competitor_model = " ".join(competitor_model.split())[:120]
+        offer.closed_at = utcnow()
+        offer.next_contact_on = None
+        competitor = " ".join(
+            p for p in (offer.competitor_make, offer.competitor_model) if p
+        )
+        return " · ".join(p for p in (reason.label, competitor, note.strip()) if p)
+
+    return _close_to(engine, offer_id, OfferStatus.LOST, viewer, finish)
+
+
+def reopen_offer(
+    engine: Engine, offer_id: int, *, viewer: Viewer | None, note: str
+) -> OfferView:
+    """Bring an Éxito or Fracaso back to en Seguimiento; the reason is required."""
+    if not note.strip():
+        raise InvalidInput("Indique por qué se reabre la oferta.")
+
+    def act(session: Session, offer: Offer) -> None:
+        if offer.status == OfferStatus.FOLLOW_UP:
+            raise InvalidState(f"La oferta {offer.number} ya está en Seguimiento.")
+        before = (offer.salesperson_id, offer.status, offer.band)
+        previous = offer.status
+        if (
+            previous == OfferStatus.WON
+            and offer.vehicle.availability == Availability.SOLD
+        ):
+            offer.vehicle.availability = Availability.RESERVED
+        offer.status = OfferStatus.FOLLOW_UP
+        offer.closed_at = None
+        offer.lost_reason_id = None
+        offer.competitor_make = ""
+        offer.competitor_model = ""
+        offer.updated_at = utcnow()
+        _event(
+            session,
+            offer,
+            OfferEventKind.REOPENED,
+            viewer,
+            from_value=previous,
+            to_value=OfferStatus.FOLLOW_UP,
+            note=note.strip(),
+        )
+        _recount(session, offer, before)
+
+    number = _act(engine, offer_id, viewer, act)
+    logger.info("Offer %s reopened by %s", number, _who(viewer))
+    return get_offer(engine, offer_id)
+
+
+def reassign_offer(
+    engine: Engine, offer_id: int, salesperson_id: int, *, viewer: Viewer
+) -> OfferView:
+    """Give an offer to another salesperson; sales managers only."""
+    if not viewer.sees_all:
+        raise InvalidState("Solo un gerente puede reasignar ofertas.")
+
+    def act(session: Session, offer: Offer) -> None:
+        target = session.get(User, salesperson_id)
+        if target is None or not target.active:
+            raise NotFound("No existe ese comercial.")
+        if offer.salesperson_id == salesperson_id:
+            return
+        before = (offer.salesperson_id, offer.status, offer.band)
+        previous = offer.salesperson.full_name
+        offer.salesperson_id = salesperson_id
+        offer.updated_at = utcnow()
+        _event(
+            session,
+            offer,
+            OfferEventKind.REASSIGNED,
+            viewer,
+            from_value=previous,
+            to_value=target.full_name,
+        )
+        session.flush()
+        _recount(session, offer, before)
+
+    number = _act(engine, offer_id, viewer, act)
+    logger.info(
+        "Offer %s reassigned to %s by %s", number, salesperson_id, viewer.user_id
+    )
+    return get_offer(engine, offer_id)
+
+
+def set_next_contact(
+    engine: Engine,
+    offer_id: int,
+    next_contact_on: date | None,
+    *,
+    viewer: Viewer | None,
+) -> OfferView:
+    """Set or clear the date of the next contact with the customer."""
+
+    def act(session: Session, offer: Offer) -> None:
+        if offer.status != OfferStatus.FOLLOW_UP and next_contact_on is not None:
+            raise InvalidState(f"La oferta {offer.number} está cerrada.")
+        offer.next_contact_on = next_contact_on
+
+    _act(engine, offer_id, viewer, act)
+    return get_offer(engine, offer_id)
+
+
+def record_delivery_success(
+    session: Session, offer_id: int, when: datetime, revision: int | None = None
+) -> None:
+    """Move an offer's last delivery date, count and delivered revision.
+
+    Called inside the delivery's own transaction, on success only.
+    """
+    values: dict[str, object] = {
+        "last_delivered_at": when,
+        "delivery_count": Offer.delivery_count + 1,
+    }
+    if revision is not None:
+        values["delivered_revision"] = revision
+    session.execute(update(Offer).where(Offer.id == offer_id).values(**values))
+
+
+@dataclass(frozen=True)
+class OfferFilter:
+    """What the Ofertas list is narrowed to; every field is optional."""
+
+    status: str | None = None
+    salesperson_id: int | None = None
+    make: str = ""
+    model: str = ""
+    band: int | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    delivered_from: date | None = None
+    delivered_to: date | None = None
+    due_only: bool = False
+    expired_only: bool = False
+    search: str = ""
+
+    @property
+    def summary_only(self) -> bool:
+        """True when the counts can come from the summary table."""
+        return not (
+            self.make
+            or self.model
+            or self.created_from
+            or self.created_to
+            or self.delivered_from
+            or self.delivered_to
+            or self.due_only
+            or self.expired_only
+            or self.search.strip()
+        )
+
+
+def _madrid_start(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), formatting.TIMEZONE)
+
+
+def _search_condition(engine: Engine, term: str) -> object:
+    if len(term) < MIN_INDEXED:
+        return Offer.search_text.like(f"%{term}%")
+    if engine.dialect.name == "sqlite":
+        phrase = '"' + term.replace('"', '""') + '"'
+        return Offer.id.in_(
+            text("SELECT rowid FROM offer_search WHERE offer_search MATCH :phrase")
+            .bindparams(phrase=phrase)
+            .columns(column("rowid", Integer))
+        )
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return Offer.search_text.like(f"%{escaped}%", escape="\\")
+
+
+def _conditions(
+    engine: Engine, viewer: Viewer | None, filters: OfferFilter
+) -> list[object]:
+    conditions: list[object] = []
+    if viewer is not None and not viewer.sees_all:
+        conditions.append(Offer.salesperson_id == viewer.user_id)
+    if filters.status is not None:
+        if filters.status not in OfferStatus.LABELS:
+            raise InvalidInput("Estado desconocido.")
+        conditions.append(Offer.status == filters.status)
+    if filters.salesperson_id is not None:
+        conditions.append(Offer.salesperson_id == filters.salesperson_id)
+    if filters.band is not None:
+        conditions.append(Offer.band == filters.band)
+    if filters.make or filters.model:
+        vehicles = select(Vehicle.id)
+        if filters.make:
+            vehicles = vehicles.where(Vehicle.make == filters.make)
+        if filters.model:
+            vehicles = vehicles.where(Vehicle.model == filters.model)
+        conditions.append(Offer.vehicle_id.in_(vehicles))
+    if filters.created_from:
+        conditions.append(Offer.created_at >= _madrid_start(filters.created_from))
+    if filters.created_to:
+        conditions.append(
+            Offer.created_at < _madrid_start(filters.created_to + timedelta(days=1))
+        )
+    if filters.delivered_from:
+        conditions.append(
+            Offer.last_delivered_at >= _madrid_start(filters.delivered_from)
+        )
+    if filters.delivered_to:
+        conditions.append(
+            Offer.last_delivered_at
+            < _madrid_start(filters.delivered_to + timedelta(days=1))
+        )
+    today = formatting.local(utcnow()).date()
+    if filters.due_only:
+        conditions.append(Offer.status == OfferStatus.FOLLOW_UP)
+        conditions.append(Offer.next_contact_on <= today)
+    if filters.expired_only:
+        conditions.append(Offer.status == OfferStatus.FOLLOW_UP)
+        conditions.append(Offer.valid_until < today)
+    for term in query_terms(filters.search):
+        conditions.append(_search_condition(engine, term))
+    return conditions
+
+
+@dataclass(frozen=True)
+class PageCursor:
+    """Where a page starts: after the offer created at ``created_at`` with ``id``."""
+
+    created_at: datetime
+    id: int
 
 
 @dataclass(frozen=True)
 class OfferPage:
-    """One page of the offer list and the number of offers that match."""
+    """One page of the offer list, the number that match, and where the next starts."""
 
     offers: list[OfferView]
     total: int
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
+    total_is_exact: bool
+    next_cursor: PageCursor | None
+    page_size: int = PAGE_SIZE
+    lost_reasons: dict[int, str] = field(default_factory=dict)
 
 
-def _filtered(statement: object, status: str | None, search: str) -> object:
-    if status:
-        statement = statement.where(Offer.status == status)
-    for word in search.strip().split():
-        pattern = f"%{word.lower()}%"
+def _ordered_ids(
+    conditions: list[object], cursor: PageCursor | None, limit: int
+) -> Select:
+    statement = select(Offer.id, Offer.created_at).where(and_(True, *conditions))
+    if cursor is not None:
         statement = statement.where(
             or_(
-                func.lower(Offer.number).like(pattern),
-                func.lower(Customer.first_name).like(pattern),
-                func.lower(Customer.last_name).like(pattern),
-                func.lower(Customer.email).like(pattern),
-                Customer.phone.like(pattern),
-                func.lower(Vehicle.make).like(pattern),
-                func.lower(Vehicle.model).like(pattern),
-                func.lower(Vehicle.vin).like(pattern),
-                func.lower(Vehicle.order_number).like(pattern),
-                func.lower(Vehicle.commission_number).like(pattern),
+                Offer.created_at < cursor.created_at,
+                and_(Offer.created_at == cursor.created_at, Offer.id < cursor.id),
             )
         )
-    return statement
+    return statement.order_by(Offer.created_at.desc(), Offer.id.desc()).limit(limit)
 
 
-def _joined(statement: object) -> object:
-    return statement.join(Vehicle, Offer.vehicle_id == Vehicle.id).outerjoin(
-        Customer, Offer.customer_id == Customer.id
+def count_offers(
+    engine: Engine, viewer: Viewer | None, filters: OfferFilter
+) -> tuple[int, bool]:
+    """How many offers match, and whether that number is exact.
+
+    Counts that only filter by status, salesperson and band come from the
+    summary; others are counted up to ``EXACT_COUNT_LIMIT`` and then said to
+    be "more than".
+    """
+    if filters.summary_only:
+        statement = select(func.coalesce(func.sum(OfferCount.offers), 0))
+        if viewer is not None and not viewer.sees_all:
+            statement = statement.where(OfferCount.salesperson_id == viewer.user_id)
+        if filters.status is not None:
+            statement = statement.where(OfferCount.status == filters.status)
+        if filters.salesperson_id is not None:
+            statement = statement.where(
+                OfferCount.salesperson_id == filters.salesperson_id
+            )
+        if filters.band is not None:
+            statement = statement.where(OfferCount.band == filters.band)
+        with reading(engine) as session:
+            return int(session.scalar(statement)), True
+    conditions = _conditions(engine, viewer, filters)
+    capped = (
+        select(Offer.id).where(and_(True, *conditions)).limit(EXACT_COUNT_LIMIT + 1)
     )
+    with reading(engine) as session:
+        found = session.scalar(select(func.count()).select_from(capped.subquery()))
+    return min(found, EXACT_COUNT_LIMIT), found <= EXACT_COUNT_LIMIT
 
 
 def list_offers(
     engine: Engine,
     *,
+    viewer: Viewer | None = None,
+    filters: OfferFilter | None = None,
+    cursor: PageCursor | None = None,
+    page_size: int = PAGE_SIZE,
     status: str | None = None,
     search: str = "",
-    page: int = 1,
-    page_size: int = PAGE_SIZE,
 ) -> OfferPage:
-    """The offers that match, newest first, one page at a time."""
-    if status is not None and status not in OfferStatus.LABELS:
-        raise InvalidInput("Estado desconocido.")
-    page = max(1, page)
-    ids = _filtered(_joined(select(Offer.id)), status, search)
-    ids = ids.order_by(Offer.created_at.desc(), Offer.id.desc())
-    ids = ids.limit(page_size).offset((page - 1) * page_size)
-    count = _filtered(_joined(select(func.count(Offer.id))), status, search)
+    """One page of the offers that match, newest first, starting after ``cursor``."""
+    filters = filters or OfferFilter(status=status, search=search)
+    conditions = _conditions(engine, viewer, filters)
+    ids_statement = _ordered_ids(conditions, cursor, page_size + 1)
 
     with reading(engine) as session:
-        total = session.scalar(count) or 0
-        page_ids = list(session.scalars(ids))
+        found = session.execute(ids_statement).all()
+        page_ids = [row.id for row in found[:page_size]]
         rows = session.scalars(select(Offer).where(Offer.id.in_(page_ids))).unique()
-        by_id = {offer.id: offer_view(offer) for offer in rows}
+        reasons = dict(session.execute(select(LostReason.id, LostReason.label)).all())
+        by_id = {
+            offer.id: offer_view(offer, reasons.get(offer.lost_reason_id, ""))
+            for offer in rows
+        }
+    total, exact = count_offers(engine, viewer, filters)
+    next_cursor = None
+    if len(found) > page_size:
+        last = found[page_size - 1]
+        next_cursor = PageCursor(created_at=last.created_at, id=last.id)
     return OfferPage(
         offers=[by_id[offer_id] for offer_id in page_ids],
         total=total,
-        page=page,
+        total_is_exact=exact,
+        next_cursor=next_cursor,
         page_size=page_size,
     )
 
 
-def status_counts(engine: Engine) -> dict[str, int]:
-    """How many offers there are in each status."""
-    statement = select(Offer.status, func.count(Offer.id)).group_by(Offer.status)
+def status_counts(engine: Engine, viewer: Viewer | None = None) -> dict[str, int]:
+    """How many offers there are in each status, from the summary."""
+    statement = select(OfferCount.status, func.sum(OfferCount.offers)).group_by(
+        OfferCount.status
+    )
+    if viewer is not None and not viewer.sees_all:
+        statement = statement.where(OfferCount.salesperson_id == viewer.user_id)
     with reading(engine) as session:
-        counts = dict(session.execute(statement).all())
+        counts = {status: int(total) for status, total in session.execute(statement)}
     return {status: counts.get(status, 0) for status in OfferStatus.LABELS}
 
 
 def temperature_band_counts(
-    engine: Engine, *, status: str | None = None, search: str = ""
+    engine: Engine,
+    *,
+    viewer: Viewer | None = None,
+    filters: OfferFilter | None = None,
+    status: str | None = None,
+    search: str = "",
 ) -> pd.DataFrame:
-    """Offers of a filter counted by temperature band and status, in SQL."""
-    band_case = case(
-        *[
-            (Offer.temperature < upper, label)
-            for upper, _icon, label in formatting.TEMPERATURE_BANDS
-        ],
-        else_=formatting.TEMPERATURE_BANDS[-1][2],
-    ).label("band")
-    statement = _filtered(
-        _joined(select(band_case, Offer.status, func.count(Offer.id).label("offers"))),
-        status,
-        search,
-    ).group_by(band_case, Offer.status)
+    """Offers of a filter counted by temperature band and status.
 
+    From the summary when the filter allows it; otherwise grouped in SQL.
+    """
+    filters = filters or OfferFilter(status=status, search=search)
+    if filters.summary_only:
+        statement = select(
+            OfferCount.band, OfferCount.status, func.sum(OfferCount.offers)
+        ).group_by(OfferCount.band, OfferCount.status)
+        if viewer is not None and not viewer.sees_all:
+            statement = statement.where(OfferCount.salesperson_id == viewer.user_id)
+        if filters.status is not None:
+            statement = statement.where(OfferCount.status == filters.status)
+        if filters.salesperson_id is not None:
+            statement = statement.where(
+                OfferCount.salesperson_id == filters.salesperson_id
+            )
+        if filters.band is not None:
+            statement = statement.where(OfferCount.band == filters.band)
+    else:
+        conditions = _conditions(engine, viewer, filters)
+        statement = (
+            select(Offer.band, Offer.status, func.count(Offer.id))
+            .where(and_(True, *conditions))
+            .group_by(Offer.band, Offer.status)
+        )
     with reading(engine) as session:
-        rows = session.execute(statement).all()
+        rows = [
+            (band, status, int(n))
+            for band, status, n in session.execute(statement)
+            if n
+        ]
     frame = pd.DataFrame(rows, columns=["band", "status", "offers"])
+    frame["band"] = frame["band"].map(lambda index: BANDS[index][2])
     frame["status"] = frame["status"].map(OfferStatus.LABELS)
     return frame
 
 
+OFFER_TABLE_COLUMNS = [
+    "Número",
+    "Estado",
+    "Creada",
+    "Última entrega",
+    "Cliente",
+    "Teléfono",
+    "Correo",
+    "Temperatura",
+    "Vehículo",
+    "Modelo",
+    "Bastidor",
+    "Nº pedido",
+    "Nº comisión",
+    "Total",
+    "Comercial",
+    "Próximo contacto",
+    "Avisos",
+]
+
+
+def _warnings(offer: OfferView, today: date) -> str:
+    flags = []
+    if offer.expired(today):
+        flags.append("⌛ Caducada")
+    if (
+        offer.status == OfferStatus.FOLLOW_UP
+        and offer.next_contact_on
+        and offer.next_contact_on <= today
+    ):
+        flags.append("⏰ Contactar")
+    if offer.changed_since_delivery:
+        flags.append("✏️ Cambiada")
+    return " ".join(flags)
+
+
 def offers_table(offers: list[OfferView]) -> pd.DataFrame:
     """The Ofertas list as the page shows it, every value formatted in Spanish."""
+    today = formatting.local(utcnow()).date()
     rows = []
     for offer in offers:
         customer = offer.customer
@@ -340,37 +1034,70 @@ def offers_table(offers: list[OfferView]) -> pd.DataFrame:
                 "Nº pedido": vehicle.order_number or "",
                 "Nº comisión": vehicle.commission_number or "",
                 "Total": formatting.money(offer.prices.total_cents),
+                "Comercial": offer.salesperson.full_name,
+                "Próximo contacto": formatting.day(offer.next_contact_on),
+                "Avisos": _warnings(offer, today),
             }
         )
     return pd.DataFrame(rows, columns=OFFER_TABLE_COLUMNS)
 
 
-OFFER_TABLE_COLUMNS = [
-    "Número",
-    "Estado",
-    "Creada",
-    "Última entrega",
-    "Cliente",
-    "Teléfono",
-    "Correo",
-    "Temperatura",
-    "Vehículo",
-    "Modelo",
-    "Bastidor",
-    "Nº pedido",
-    "Nº comisión",
-    "Total",
-]
-
-
-def record_delivery_success(session: Session, offer_id: int, when: datetime) -> None:
-    """Move an offer's last delivery date and count; called inside the delivery's transaction."""
-    session.execute(
-        update(Offer)
-        .where(Offer.id == offer_id)
-        .values(
-            last_delivered_at=when,
-            delivery_count=Offer.delivery_count + 1,
-            updated_at=when,
-        )
+def makes_and_models(engine: Engine) -> dict[str, list[str]]:
+    """The makes of the vehicles that have offers, each with its models."""
+    statement = (
+        select(Vehicle.make, Vehicle.model)
+        .where(Vehicle.id.in_(select(Offer.vehicle_id)))
+        .distinct()
+        .order_by(Vehicle.make, Vehicle.model)
     )
+    found: dict[str, list[str]] = {}
+    with reading(engine) as session:
+        for make, model in session.execute(statement):
+            found.setdefault(make, []).append(model)
+    return found
+
+
+def vehicle_in_other_offers(
+    engine: Engine, vehicle_id: int, *, excluding: int | None = None
+) -> list[str]:
+    """Open or won offers that already use this vehicle, its VIN or its commission number."""
+    with reading(engine) as session:
+        vehicle = session.get(Vehicle, vehicle_id)
+        if vehicle is None:
+            return []
+        same = [Vehicle.id == vehicle_id]
+        if vehicle.vin:
+            same.append(Vehicle.vin == vehicle.vin)
+        if vehicle.commission_number:
+            same.append(Vehicle.commission_number == vehicle.commission_number)
+        statement = (
+            select(Offer.number, Offer.status, User.full_name)
+            .join(Vehicle, Offer.vehicle_id == Vehicle.id)
+            .join(User, Offer.salesperson_id == User.id)
+            .where(or_(*same))
+            .where(Offer.status.in_([OfferStatus.FOLLOW_UP, OfferStatus.WON]))
+            .order_by(Offer.number)
+            .limit(20)
+        )
+        if excluding is not None:
+            statement = statement.where(Offer.id != excluding)
+        return [
+            f"{number} ({OfferStatus.LABELS[status]}, {name})"
+            for number, status, name in session.execute(statement)
+        ]
+
+
+def salespeople_with_role(engine: Engine) -> list[SalespersonView]:
+    """Active salespeople and managers, by name, for filters and reassignment."""
+    statement = (
+        select(User)
+        .where(User.active, User.role.in_([Role.SALES, Role.MANAGER]))
+        .order_by(User.full_name)
+    )
+    with reading(engine) as session:
+        return [
+            SalespersonView(
+                id=u.id, full_name=u.full_name, email=u.email, phone=u.phone
+            )
+            for u in session.scalars(statement)
+        ]

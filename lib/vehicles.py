@@ -69,6 +69,7 @@ def vehicle_view(vehicle: Vehicle) -> VehicleView:
         vin=vehicle.vin,
         order_number=vehicle.order_number,
         commission_number=vehicle.commission_number,
+        co2_gkm=vehicle.co2_gkm,
     )
 
 
@@ -171,6 +172,7 @@ def create_factory_order(
     fuel: str = "",
     year: int | None = None,
     order_number: str | None = None,
+    co2_gkm: int | None = None,
 ) -> VehicleView:
     """Store a new vehicle ordered from the factory (new, not yet in stock)."""
     make = _text(make, Vehicle.make, "La marca")
@@ -188,6 +190,8 @@ def create_factory_order(
     if year is not None and not MIN_YEAR <= year <= latest:
         raise InvalidInput(f"El año debe estar entre {MIN_YEAR} y {latest}.")
     order_number = _identifier(order_number, Vehicle.order_number, "pedido")
+    if co2_gkm is not None and not 0 <= co2_gkm <= 1000:
+        raise InvalidInput("Las emisiones de CO2 deben estar entre 0 y 1.000 g/km.")
 
     with transaction(engine) as session:
         vehicle = Vehicle(
@@ -203,6 +207,7 @@ def create_factory_order(
             year=year,
             mileage_km=0,
             order_number=order_number,
+            co2_gkm=co2_gkm,
         )
         session.add(vehicle)
         session.flush()

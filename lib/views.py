@@ -5,7 +5,7 @@ end, a cache or a thread safely.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from lib.pricing import PriceBreakdown
 
@@ -18,6 +18,8 @@ class CustomerView:
     phone: str | None
     email: str | None
     tax_id: str | None
+    email_consent_at: datetime | None = None
+    email_consent_method: str = ""
 
     @property
     def full_name(self) -> str:
@@ -43,6 +45,8 @@ class VehicleView:
     order_number: str | None
     commission_number: str | None
 
+    co2_gkm: int | None = None
+
     @property
     def title(self) -> str:
         return " ".join(part for part in (self.make, self.model, self.version) if part)
@@ -67,6 +71,46 @@ class OfferView:
     temperature: float
     notes: str
     prices: PriceBreakdown
+    valid_until: date | None
+    revision: int
+    delivered_revision: int | None
+    next_contact_on: date | None
+    closed_at: datetime | None
+    lost_reason: str
+    competitor: str
+
+    @property
+    def changed_since_delivery(self) -> bool:
+        """True when the offer was delivered and has changed since."""
+        return (
+            self.delivered_revision is not None
+            and self.revision > self.delivered_revision
+        )
+
+    def expired(self, today: date) -> bool:
+        """True when the offer is still open past its validity."""
+        return (
+            self.status == "FOLLOW_UP"
+            and self.valid_until is not None
+            and self.valid_until < today
+        )
+
     vehicle: VehicleView
     customer: CustomerView | None
     salesperson: SalespersonView
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking: every read and every act is scoped by it.
+
+    A salesperson (``Role.SALES``) sees and acts on their own offers only; a
+    sales manager (``Role.MANAGER``) sees all of them.
+    """
+
+    user_id: int
+    role: str
+
+    @property
+    def sees_all(self) -> bool:
+        return self.role == "MANAGER"

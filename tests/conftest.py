@@ -9,8 +9,8 @@ import os
 import shutil
 import sqlite3
 import uuid
-from contextlib import closing
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from lib.db import make_engine, migrate
-from lib.models import Base
+from lib.lost_reasons import DEFAULT_LOST_REASONS
+from lib.models import Base, LostReason
 from lib.views import SalespersonView
 
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -53,7 +54,9 @@ def postgres_engine() -> Iterator[Engine]:
     name = f"offerdesk_test_{uuid.uuid4().hex[:12]}"
     with server.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(make_url(POSTGRES_URL).set(database=name).render_as_string(False))
+    engine = make_engine(
+        make_url(POSTGRES_URL).set(database=name).render_as_string(False)
+    )
     migrate(engine)
     yield engine
     engine.dispose()
@@ -66,6 +69,13 @@ def _empty_postgres(engine: Engine) -> None:
     tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        connection.execute(
+            LostReason.__table__.insert(),
+            [
+                {"label": label, "active": True, "position": index}
+                for index, label in enumerate(DEFAULT_LOST_REASONS)
+            ],
+        )
 
 
 @pytest.fixture
@@ -77,7 +87,9 @@ def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
 
 
 @pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
+def engine(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[Engine]:
     """A fresh, migrated, empty database: SQLite always, PostgreSQL when configured."""
     if request.param == "sqlite":
         path = tmp_path / "ofertas.db"

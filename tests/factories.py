@@ -1,7 +1,7 @@
 """Plain views built in memory, for tests of documents and mail."""
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from lib.pricing import break_down
@@ -72,5 +72,12 @@ def make_offer(**changes: Any) -> OfferView:
         vehicle=make_vehicle(),
         customer=make_customer(),
         salesperson=make_salesperson(),
+        valid_until=date(2026, 12, 18),
+        revision=1,
+        delivered_revision=None,
+        next_contact_on=None,
+        closed_at=None,
+        lost_reason="",
+        competitor="",
     )
     return replace(offer, **changes)

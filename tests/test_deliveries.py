@@ -11,6 +11,7 @@ from pypdf import PdfReader
 from lib.config import Settings
 from lib.customers import create_customer
 from lib.deliveries import deliver_offer, list_deliveries
+from lib.lost_reasons import list_lost_reasons
 from lib.errors import DeliveryFailed, InvalidState
 from lib.models import Availability, DeliveryChannel, DeliveryResult
 from lib.offers import create_offer, get_offer, mark_lost
@@ -52,7 +53,8 @@ def settings(tmp_path) -> Settings:
 @pytest.fixture
 def offer(engine, salesperson):
     vehicle = create_factory_order(
-        engine, make="CUPRA", model="Formentor", version="VZ", colour="Gris", price_cents=4295000
+        engine, make="CUPRA", model="Formentor", version="VZ", colour="Gris", price_cents=4295000,
+        co2_gkm=118,
     )
     update_vehicle_identifiers(
         engine,
@@ -194,7 +196,9 @@ def test_offer_without_customer_cannot_be_delivered(engine, offer, salesperson, 
 
 
 def test_closed_offer_is_not_delivered(engine, offer, salesperson, settings):
-    mark_lost(engine, offer.id, user_id=salesperson.id)
+    mark_lost(
+        engine, offer.id, reason_id=list_lost_reasons(engine)[0].id
+    )
 
     with pytest.raises(InvalidState, match="está cerrada"):
         deliver(engine, offer, salesperson, settings, DeliveryChannel.PRINT)

@@ -1,26 +1,37 @@
 import threading
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
 
+from lib import formatting
+from lib.activities import add_activity, list_activities, list_events
 from lib.customers import create_customer
 from lib.db import reading
 from lib.errors import InvalidInput, InvalidState, NotFound
-from lib.models import Availability, Offer, OfferStatus
+from lib.lost_reasons import list_lost_reasons
+from lib.models import Availability, Offer, OfferStatus, Role, SecurityEvent
 from lib.offers import (
+    OfferFilter,
     attach_customer,
     create_offer,
+    find_offer,
     get_offer,
     list_offers,
     mark_lost,
     mark_won,
     offers_table,
+    reassign_offer,
+    reopen_offer,
     status_counts,
     temperature_band_counts,
+    update_terms,
+    vehicle_in_other_offers,
 )
+from lib.users import create_user
 from lib.vehicles import create_factory_order, get_vehicle, update_vehicle_identifiers
+from lib.views import Viewer
 
 
 @pytest.fixture
@@ -33,6 +44,7 @@ def vehicle(engine):
         colour="Rojo Desire",
         price_cents=2345000,
         order_number="P1234567",
+        co2_gkm=118,
     )
     return update_vehicle_identifiers(
         engine,
@@ -67,16 +79,31 @@ def new_offer(engine, vehicle, salesperson, **values):
     return create_offer(engine, **arguments)
 
 
+def seller(person) -> Viewer:
+    return Viewer(user_id=person.id, role=Role.SALES)
+
+
+def first_reason(engine) -> int:
+    return list_lost_reasons(engine)[0].id
+
+
 def count_offers(engine) -> int:
     with reading(engine) as session:
         return session.scalar(select(func.count(Offer.id)))
 
 
-def test_create_offer_stores_it_en_seguimiento_with_number(engine, vehicle, salesperson, customer):
+def test_create_offer_stores_it_en_seguimiento_with_number(
+    engine, vehicle, salesperson, customer
+):
     moment = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 
     offer = new_offer(
-        engine, vehicle, salesperson, customer_id=customer.id, discount_cents=45000, now=moment
+        engine,
+        vehicle,
+        salesperson,
+        customer_id=customer.id,
+        discount_cents=45000,
+        now=moment,
     )
 
     stored = get_offer(engine, offer.id)
@@ -89,11 +116,42 @@ def test_create_offer_stores_it_en_seguimiento_with_number(engine, vehicle, sale
     assert stored.last_delivered_at is None
 
 
-def test_offer_numbers_follow_each_other_and_restart_each_year(engine, vehicle, salesperson):
-    first = new_offer(engine, vehicle, salesperson, now=datetime(2026, 12, 31, 12, tzinfo=UTC))
-    second = new_offer(engine, vehicle, salesperson, now=datetime(2026, 12, 31, 13, tzinfo=UTC))
+def test_new_vehicle_over_120_gkm_pays_registration_tax(engine, salesperson):
+    vehicle = create_factory_order(
+        engine,
+        make="CUPRA",
+        model="Formentor",
+        version="",
+        colour="",
+        price_cents=2345000,
+    )
+
+    with pytest.raises(InvalidInput, match="emisiones de CO2"):
+        new_offer(engine, vehicle, salesperson)
+    offer = new_offer(engine, vehicle, salesperson, discount_cents=45000, co2_gkm=132)
+
+    prices = get_offer(engine, offer.id).prices
+    assert prices.subtotal_cents == 2300000
+    assert prices.base_cents + prices.vat_cents == 2300000
+    # 4,75 % of the base without IVA (19.008,26 €), rounded half up.
+    assert prices.registration_tax_cents == 90289
+    assert prices.total_cents == 2390289
+    assert get_vehicle(engine, vehicle.id).co2_gkm == 132
+
+
+def test_offer_numbers_follow_each_other_and_restart_each_year(
+    engine, vehicle, salesperson
+):
+    first = new_offer(
+        engine, vehicle, salesperson, now=datetime(2026, 12, 31, 12, tzinfo=UTC)
+    )
+    second = new_offer(
+        engine, vehicle, salesperson, now=datetime(2026, 12, 31, 13, tzinfo=UTC)
+    )
     # 23:30 UTC on New Year's Eve is already 2027 in Madrid.
-    third = new_offer(engine, vehicle, salesperson, now=datetime(2026, 12, 31, 23, 30, tzinfo=UTC))
+    third = new_offer(
+        engine, vehicle, salesperson, now=datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
+    )
 
     assert [first.number, second.number, third.number] == [
         "2026-000001",
@@ -117,7 +175,9 @@ def test_concurrent_double_click_stores_one_offer(engine, vehicle, salesperson):
     results = []
 
     def click() -> None:
-        results.append(new_offer(engine, vehicle, salesperson, request_token=token).number)
+        results.append(
+            new_offer(engine, vehicle, salesperson, request_token=token).number
+        )
 
     threads = [threading.Thread(target=click) for _ in range(4)]
     for thread in threads:
@@ -134,7 +194,7 @@ def test_concurrent_double_click_stores_one_offer(engine, vehicle, salesperson):
     [
         ({"temperature": 1.5}, InvalidInput, "entre 0 % y 100 %"),
         ({"discount_cents": 2345000}, InvalidInput, "no puede igualar ni superar"),
-        ({"discount_cents": -1}, InvalidInput, "no puede ser negativo"),
+        ({"discount_cents": -1}, InvalidInput, "no pueden ser negativos"),
         ({"vehicle_id": 999999}, NotFound, "ya no existe"),
         ({"customer_id": 999999}, NotFound, "El cliente no existe"),
     ],
@@ -150,7 +210,9 @@ def test_create_offer_rejects_bad_input_and_stores_nothing(
 def test_attach_customer_to_offer_without_one(engine, vehicle, salesperson, customer):
     offer = new_offer(engine, vehicle, salesperson)
 
-    attached = attach_customer(engine, offer.id, customer.id, user_id=salesperson.id)
+    attached = attach_customer(
+        engine, offer.id, customer.id, viewer=seller(salesperson)
+    )
 
     assert attached.customer.id == customer.id
     assert get_offer(engine, offer.id).customer.email == "inigo.munoz@correo.example"
@@ -161,46 +223,57 @@ def test_attach_customer_refuses_to_replace_one(engine, vehicle, salesperson, cu
     other = create_customer(engine, first_name="Begoña", phone="634567890")
 
     with pytest.raises(InvalidState, match="ya tiene cliente"):
-        attach_customer(engine, offer.id, other.id, user_id=salesperson.id)
+        attach_customer(engine, offer.id, other.id, viewer=seller(salesperson))
     assert get_offer(engine, offer.id).customer.id == customer.id
 
 
 def test_mark_won_closes_offer_and_sells_vehicle(engine, vehicle, salesperson):
     offer = new_offer(engine, vehicle, salesperson)
 
-    won = mark_won(engine, offer.id, user_id=salesperson.id)
+    won = mark_won(engine, offer.id, viewer=seller(salesperson))
 
     assert won.status == OfferStatus.WON
     assert get_vehicle(engine, vehicle.id).availability == Availability.SOLD
     with pytest.raises(InvalidState, match="ya está cerrada como Éxito"):
-        mark_lost(engine, offer.id, user_id=salesperson.id)
+        mark_lost(
+            engine, offer.id, viewer=seller(salesperson), reason_id=first_reason(engine)
+        )
     assert get_offer(engine, offer.id).status == OfferStatus.WON
 
 
 def test_mark_lost_keeps_vehicle_available(engine, vehicle, salesperson):
     offer = new_offer(engine, vehicle, salesperson)
 
-    lost = mark_lost(engine, offer.id, user_id=salesperson.id)
+    lost = mark_lost(
+        engine, offer.id, viewer=seller(salesperson), reason_id=first_reason(engine)
+    )
 
     assert lost.status == OfferStatus.LOST
     assert get_vehicle(engine, vehicle.id).availability == Availability.IN_STOCK
 
 
-def test_list_offers_filters_by_status_and_search_and_pages(engine, vehicle, salesperson, customer):
+def test_list_offers_filters_by_status_and_search_and_pages_by_key(
+    engine, vehicle, salesperson, customer
+):
     offers = [
         new_offer(engine, vehicle, salesperson, now=datetime(2026, 11, day, tzinfo=UTC))
         for day in range(1, 8)
     ]
-    attach_customer(engine, offers[0].id, customer.id, user_id=salesperson.id)
-    mark_lost(engine, offers[1].id, user_id=salesperson.id)
+    attach_customer(engine, offers[0].id, customer.id, viewer=seller(salesperson))
+    mark_lost(
+        engine, offers[1].id, viewer=seller(salesperson), reason_id=first_reason(engine)
+    )
 
     following = list_offers(engine, status=OfferStatus.FOLLOW_UP, page_size=4)
-    second_page = list_offers(engine, status=OfferStatus.FOLLOW_UP, page=2, page_size=4)
-    found = list_offers(engine, search="peñalver")
+    second_page = list_offers(
+        engine, status=OfferStatus.FOLLOW_UP, page_size=4, cursor=following.next_cursor
+    )
+    found = list_offers(engine, search="PENALVER")
+    by_accentless_name = list_offers(engine, search="inigo munoz")
+    by_phone = list_offers(engine, search="612 34 56")
     by_vin = list_offers(engine, search="VSSZZZKJZRR012345")
 
-    assert following.total == 6
-    assert following.pages == 2
+    assert (following.total, following.total_is_exact) == (6, True)
     assert [o.number for o in following.offers] == [
         "2026-000007",
         "2026-000006",
@@ -208,9 +281,216 @@ def test_list_offers_filters_by_status_and_search_and_pages(engine, vehicle, sal
         "2026-000004",
     ]
     assert [o.number for o in second_page.offers] == ["2026-000003", "2026-000001"]
+    assert second_page.next_cursor is None
     assert [o.number for o in found.offers] == ["2026-000001"]
+    assert [o.number for o in by_accentless_name.offers] == ["2026-000001"]
+    assert [o.number for o in by_phone.offers] == ["2026-000001"]
     assert by_vin.total == 7
     assert status_counts(engine) == {"FOLLOW_UP": 6, "WON": 0, "LOST": 1}
+
+
+def test_list_offers_filters_by_band_dates_salesperson_and_model(
+    engine, vehicle, salesperson, customer
+):
+    other = create_user(engine, username="jordi", full_name="Jordi Puig")
+    cold = new_offer(
+        engine,
+        vehicle,
+        salesperson,
+        temperature=0.1,
+        now=datetime(2026, 10, 1, tzinfo=UTC),
+    )
+    hot = new_offer(
+        engine, vehicle, other, temperature=0.9, now=datetime(2026, 11, 20, tzinfo=UTC)
+    )
+
+    def numbers(**values):
+        return [
+            o.number for o in list_offers(engine, filters=OfferFilter(**values)).offers
+        ]
+
+    assert numbers(band=3) == [hot.number]
+    assert numbers(band=0) == [cold.number]
+    assert numbers(salesperson_id=other.id) == [hot.number]
+    assert numbers(created_from=date(2026, 11, 1)) == [hot.number]
+    assert numbers(created_to=date(2026, 10, 31)) == [cold.number]
+    assert numbers(make="SEAT", model="León") == [hot.number, cold.number]
+    assert numbers(make="SEAT", model="Ibiza") == []
+
+
+def test_comercial_sees_only_own_offers_and_refusal_is_logged(
+    engine, vehicle, salesperson
+):
+    other = create_user(engine, username="jordi", full_name="Jordi Puig")
+    mine = new_offer(engine, vehicle, salesperson)
+    theirs = new_offer(engine, vehicle, other)
+    manager = Viewer(
+        user_id=create_user(
+            engine, username="marta", full_name="Marta", role=Role.MANAGER
+        ).id,
+        role=Role.MANAGER,
+    )
+
+    assert [
+        o.number for o in list_offers(engine, viewer=seller(salesperson)).offers
+    ] == [mine.number]
+    assert list_offers(engine, viewer=manager).total == 2
+    assert status_counts(engine, seller(salesperson)) == {
+        "FOLLOW_UP": 1,
+        "WON": 0,
+        "LOST": 0,
+    }
+    with pytest.raises(NotFound, match="No existe esa oferta.") as refused:
+        get_offer(engine, theirs.id, seller(salesperson))
+    with pytest.raises(NotFound, match="No existe esa oferta.") as missing:
+        get_offer(engine, 999999, seller(salesperson))
+    assert refused.value.message == missing.value.message
+    with pytest.raises(NotFound):
+        find_offer(engine, theirs.number, seller(salesperson))
+    with pytest.raises(NotFound):
+        mark_won(engine, theirs.id, viewer=seller(salesperson))
+    assert get_offer(engine, theirs.id).status == OfferStatus.FOLLOW_UP
+    with reading(engine) as session:
+        events = list(session.scalars(select(SecurityEvent.event)))
+    assert events == ["ACCESS_DENIED", "ACCESS_DENIED", "ACCESS_DENIED"]
+
+
+def test_status_history_records_every_change(engine, vehicle, salesperson):
+    viewer = seller(salesperson)
+    offer = new_offer(engine, vehicle, salesperson)
+    mark_lost(
+        engine,
+        offer.id,
+        viewer=viewer,
+        reason_id=first_reason(engine),
+        competitor_make="Toyota",
+        competitor_model="Corolla",
+    )
+    lost = get_offer(engine, offer.id)
+    reopen_offer(engine, offer.id, viewer=viewer, note="Vuelve a interesarse")
+    mark_won(engine, offer.id, viewer=viewer, sold_on=date(2026, 12, 1))
+
+    history = [
+        (e.kind, e.from_value, e.to_value)
+        for e in list_events(engine, offer.id, viewer=viewer)
+    ]
+    assert lost.lost_reason == "Compró otra marca"
+    assert lost.competitor == "Toyota Corolla"
+    assert history == [
+        ("CREATED", "", "FOLLOW_UP"),
+        ("STATUS", "FOLLOW_UP", "LOST"),
+        ("REOPENED", "LOST", "FOLLOW_UP"),
+        ("STATUS", "FOLLOW_UP", "WON"),
+    ]
+    won = get_offer(engine, offer.id)
+    assert formatting.day(won.closed_at) == "01/12/2026"
+    assert status_counts(engine) == {"FOLLOW_UP": 0, "WON": 1, "LOST": 0}
+
+
+def test_mark_lost_requires_a_reason(engine, vehicle, salesperson):
+    offer = new_offer(engine, vehicle, salesperson)
+
+    with pytest.raises(InvalidInput, match="Elija el motivo"):
+        mark_lost(engine, offer.id, viewer=seller(salesperson))
+    assert get_offer(engine, offer.id).status == OfferStatus.FOLLOW_UP
+
+
+def test_reassign_is_for_managers_and_moves_counts(engine, vehicle, salesperson):
+    other = create_user(engine, username="jordi", full_name="Jordi Puig")
+    offer = new_offer(engine, vehicle, salesperson)
+    manager = Viewer(
+        user_id=create_user(
+            engine, username="marta", full_name="Marta", role=Role.MANAGER
+        ).id,
+        role=Role.MANAGER,
+    )
+
+    with pytest.raises(InvalidState, match="Solo un gerente"):
+        reassign_offer(engine, offer.id, other.id, viewer=seller(salesperson))
+    moved = reassign_offer(engine, offer.id, other.id, viewer=manager)
+
+    assert moved.salesperson.full_name == "Jordi Puig"
+    assert status_counts(engine, seller(salesperson))["FOLLOW_UP"] == 0
+    assert status_counts(engine, seller(other))["FOLLOW_UP"] == 1
+
+
+def test_activities_and_due_follow_ups(engine, vehicle, salesperson):
+    viewer = seller(salesperson)
+    due = new_offer(engine, vehicle, salesperson)
+    later = new_offer(engine, vehicle, salesperson)
+    today = formatting.local(datetime.now(UTC)).date()
+
+    add_activity(
+        engine,
+        due.id,
+        viewer=viewer,
+        kind="CALL",
+        note="Pide financiación",
+        next_contact_on=today,
+    )
+    add_activity(
+        engine,
+        later.id,
+        viewer=viewer,
+        kind="TEST_DRIVE",
+        next_contact_on=date(2099, 1, 1),
+    )
+
+    [activity] = list_activities(engine, due.id, viewer=viewer)
+    assert (activity.kind, activity.note, activity.user_name) == (
+        "CALL",
+        "Pide financiación",
+        "Lucía Fernández Ibáñez",
+    )
+    assert [
+        o.number for o in list_offers(engine, filters=OfferFilter(due_only=True)).offers
+    ] == [due.number]
+    row = offers_table([get_offer(engine, due.id)]).iloc[0]
+    assert row["Avisos"] == "⏰ Contactar"
+    with pytest.raises(InvalidInput, match="Escriba la nota"):
+        add_activity(engine, due.id, viewer=viewer, kind="NOTE", note=" ")
+
+
+def test_expired_offer_is_flagged_not_changed(engine, vehicle, salesperson):
+    old = new_offer(engine, vehicle, salesperson, now=datetime(2026, 1, 5, tzinfo=UTC))
+
+    expired = list_offers(engine, filters=OfferFilter(expired_only=True))
+
+    assert [o.number for o in expired.offers] == [old.number]
+    assert offers_table(expired.offers).iloc[0]["Avisos"] == "⌛ Caducada"
+    assert get_offer(engine, old.id).status == OfferStatus.FOLLOW_UP
+
+
+def test_vehicle_in_other_open_offer_is_pointed_out(engine, vehicle, salesperson):
+    first = new_offer(engine, vehicle, salesperson)
+
+    assert vehicle_in_other_offers(engine, vehicle.id) == [
+        f"{first.number} (en Seguimiento, Lucía Fernández Ibáñez)"
+    ]
+    assert vehicle_in_other_offers(engine, vehicle.id, excluding=first.id) == []
+
+
+def test_update_terms_makes_a_new_revision(engine, vehicle, salesperson):
+    offer = new_offer(engine, vehicle, salesperson)
+
+    changed = update_terms(
+        engine,
+        offer.id,
+        viewer=seller(salesperson),
+        discount_cents=50000,
+        options_cents=120000,
+        transport_cents=35000,
+        temperature=0.8,
+        notes="Incluye alfombrillas",
+    )
+
+    assert changed.revision == 2
+    assert changed.prices.subtotal_cents == 2345000 + 120000 - 50000 + 35000
+    assert status_counts(engine) == {"FOLLOW_UP": 1, "WON": 0, "LOST": 0}
+    bands = temperature_band_counts(engine)
+    assert list(bands.itertuples(index=False, name=None)) == [
+        ("Muy caliente", "en Seguimiento", 1)
+    ]
 
 
 def test_offers_table_shows_spanish_values(engine, vehicle, salesperson, customer):
@@ -244,7 +524,7 @@ def test_temperature_band_counts_group_in_sql(engine, vehicle, salesperson):
     for temperature in (0.1, 0.2, 0.55, 0.9, 0.95):
         new_offer(engine, vehicle, salesperson, temperature=temperature)
     won = new_offer(engine, vehicle, salesperson, temperature=0.9)
-    mark_won(engine, won.id, user_id=salesperson.id)
+    mark_won(engine, won.id, viewer=seller(salesperson))
 
     frame = temperature_band_counts(engine)
     counts = {(row.band, row.status): row.offers for row in frame.itertuples()}

@@ -47,6 +47,7 @@ def stock_vehicle(app_db):
         version="FR",
         colour="Rojo",
         price_cents=2345000,
+        co2_gkm=118,
     )
     return update_vehicle_identifiers(
         app_db,

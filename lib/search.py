@@ -1,0 +1,30 @@
+"""Search text: what the offer search indexes and how a query is matched.
+
+Names are folded to lower case without accents, so ``peña`` finds ``Peña``
+and ``inigo`` finds ``Íñigo`` on every database; phones are kept as digits,
+so ``612 34`` finds ``+34612345678``.
+"""
+
+import unicodedata
+
+MIN_INDEXED = 3
+
+
+def fold(*parts: object) -> str:
+    """The words of the parts, lower case, without accents, one space apart."""
+    words = []
+    for part in parts:
+        if part is None or part == "":
+            continue
+        text = unicodedata.normalize("NFKD", str(part).casefold())
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+        words.append(" ".join(text.split()))
+    return " ".join(words)
+
+
+def query_terms(query: str) -> list[str]:
+    """The folded words of a search; a phone typed with spaces is one term."""
+    compact = "".join(ch for ch in query if ch not in " +-.()/")
+    if compact.isdigit() and len(compact) >= MIN_INDEXED:
+        return [compact]
+    return fold(query).split()
