@@ -2,8 +2,9 @@
 
     python -m lib.cli migrate
     python -m lib.cli import-stock PATH
+    python -m lib.cli reset-password USERNAME
 
-Both use the database of ``OFFERDESK_DATABASE_URL`` (the app's default SQLite
+All use the database of ``OFFERDESK_DATABASE_URL`` (the app's default SQLite
 file otherwise) and bring its schema up to date first. A new command is a
 function taking the parsed arguments and returning the exit code, added to
 ``_parser``.
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from lib.auth import reset_password_by_username
 from lib.config import load_settings
 from lib.db import make_engine, migrate
 from lib.errors import OfferDeskError
@@ -55,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     importing.add_argument("path", type=Path, help="fichero CSV del stock")
     importing.set_defaults(command=_import_stock)
+    resetting = commands.add_parser(
+        "reset-password",
+        help="Da a un usuario una contraseña de un solo uso y la muestra.",
+    )
+    resetting.add_argument("username", help="nombre de acceso del usuario")
+    resetting.set_defaults(command=_reset_password)
     return parser
 
 
@@ -87,6 +95,19 @@ def _import_stock(arguments: argparse.Namespace) -> int:
         engine.dispose()
 
     print(_report_table(report))
+    return 0
+
+
+def _reset_password(arguments: argparse.Namespace) -> int:
+    engine = _engine()
+    try:
+        issued = reset_password_by_username(engine, arguments.username)
+    finally:
+        engine.dispose()
+    print(
+        f"Contraseña de un solo uso para «{issued.username}» ({issued.full_name}): "
+        f"{issued.password}\nDeberá cambiarla al entrar; la cuenta queda desbloqueada."
+    )
     return 0
 
 

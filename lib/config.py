@@ -36,6 +36,9 @@ class Settings:
     dealership_phone: str = "+34 910 000 000"
     offer_validity_days: int = 15
     log_level: str = "INFO"
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    session_idle_minutes: int = 30
 
 
 def _coerce(name: str, raw: object, default: object) -> object:
@@ -69,7 +72,13 @@ def load_settings(
             values[name] = _coerce(name, raw, default)
     settings = Settings(**values)
     if settings.mail_backend not in {"file", "smtp"}:
-        raise ValueError(f"OFFERDESK_MAIL_BACKEND must be file or smtp, not {settings.mail_backend!r}")
+        raise ValueError(
+            "OFFERDESK_MAIL_BACKEND must be file or smtp, "
+            f"not {settings.mail_backend!r}"
+        )
     if settings.smtp_security not in {"none", "starttls", "ssl"}:
         raise ValueError("OFFERDESK_SMTP_SECURITY must be none, starttls or ssl")
+    for name in ("login_max_failures", "login_lockout_minutes", "session_idle_minutes"):
+        if getattr(settings, name) < 1:
+            raise ValueError(f"OFFERDESK_{name.upper()} must be 1 or more")
     return settings

@@ -39,3 +39,15 @@ class DeliveryFailed(OfferDeskError):
 
 class StockImportError(OfferDeskError):
     """A stock file cannot be imported at all."""
+
+
+class AuthenticationFailed(OfferDeskError):
+    """The user name and password do not open a session."""
+
+
+class AccountLocked(AuthenticationFailed):
+    """Too many failed logins: the account waits before it accepts another."""
+
+
+class NotAllowed(OfferDeskError):
+    """The user's role does not allow this act."""

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from lib.db import make_engine, reading
+from lib.db import make_engine, migrate, reading
+from lib.errors import OfferDeskError
 from lib.models import Availability, Condition, StockImport, Vehicle
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -135,3 +136,32 @@ def test_migrate_creates_the_schema(database_url: str) -> None:
     with reading(engine) as session:
         assert session.scalars(select(StockImport)).first() is None
     engine.dispose()
+
+
+def test_reset_password_prints_a_one_time_password_that_logs_in(
+    database_url: str,
+) -> None:
+    from lib.auth import authenticate, first_start
+
+    engine = make_engine(database_url)
+    migrate(engine)
+    lost = first_start(engine, demo_data=False)[0].password
+
+    result = run_cli(database_url, "reset-password", "gerente")
+
+    assert result.returncode == 0, result.stderr
+    match = re.search(r"«gerente» \(Gerente\): (\S+)\n", result.stdout)
+    assert match is not None, result.stdout
+    assert "Deberá cambiarla al entrar" in result.stdout
+    viewer = authenticate(engine, "gerente", match.group(1))
+    assert viewer.role == "MANAGER"
+    with pytest.raises(OfferDeskError):
+        authenticate(engine, "gerente", lost)
+    engine.dispose()
+
+
+def test_reset_password_of_an_unknown_user_exits_1(database_url: str) -> None:
+    result = run_cli(database_url, "reset-password", "nadie")
+
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith("Error: No existe el usuario «nadie».")
