@@ -29,11 +29,16 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = field(default="", repr=False)
     smtp_timeout: float = 15.0
+    # A PEM file of certificates to trust for the mail server (a private CA or
+    # a self-signed server); empty means the system's trusted authorities.
+    smtp_ca_file: str = ""
     mail_sender: str = "ofertas@concesionario.example"
     dealership_name: str = "Concesionario Demo, S.L."
     dealership_cif: str = "B12345674"
     dealership_address: str = "Avenida de la Industria 12, 28108 Alcobendas (Madrid)"
     dealership_phone: str = "+34 910 000 000"
+    # An image file (PNG or JPEG) printed at the top of every offer; optional.
+    dealership_logo: str = ""
     offer_validity_days: int = 15
     log_level: str = "INFO"
     login_max_failures: int = 5
