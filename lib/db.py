@@ -1,7 +1,7 @@
 """The engine, sessions and schema migrations."""
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -37,7 +37,9 @@ def _begin_sqlite(connection: object) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _sqlite_autocommit_driver(dbapi_connection: object, connection_record: object) -> None:
+def _sqlite_autocommit_driver(
+    dbapi_connection: object, connection_record: object
+) -> None:
     dbapi_connection.isolation_level = None
 
 
@@ -64,13 +66,37 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration."""
+def _run_alembic(engine: Engine, step: Callable[[Config], None]) -> None:
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-    logger.info("Database schema is up to date")
+    with engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite rebuilds a table to alter it; foreign keys must be off
+            # meanwhile, and that is only possible outside a transaction.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                step(config)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"Migration left broken references: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to a migration, the newest by default."""
+    _run_alembic(engine, lambda config: command.upgrade(config, revision))
+    logger.info("Database schema is at %s", revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to an earlier migration (for tests and emergencies)."""
+    _run_alembic(engine, lambda config: command.downgrade(config, revision))
+    logger.warning("Database schema taken back to %s", revision)
 
 
 @contextmanager
@@ -83,6 +109,8 @@ def transaction(engine: Engine) -> Iterator[Session]:
 @contextmanager
 def reading(engine: Engine) -> Iterator[Session]:
     """A read-only session that never waits on a writer."""
-    with Session(engine.execution_options(readonly=True), expire_on_commit=False) as session:
+    with Session(
+        engine.execution_options(readonly=True), expire_on_commit=False
+    ) as session:
         yield session
         session.rollback()

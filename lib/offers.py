@@ -53,10 +53,15 @@ from lib.models import (
     Vehicle,
     utcnow,
 )
-from lib.pricing import break_down, registration_rate, registration_tax
+from lib.pricing import (
+    PriceBreakdown,
+    break_down,
+    registration_rate,
+    registration_tax,
+)
 from lib.search import MIN_INDEXED, fold, query_terms
 from lib.vehicles import vehicle_view
-from lib.views import OfferView, SalespersonView, Viewer
+from lib.views import OfferView, SalespersonView, VehicleView, Viewer
 
 logger = logging.getLogger(__name__)
 
@@ -239,6 +244,34 @@ def _tax_for(vehicle: Vehicle, price: int, options: int, discount: int) -> int:
             "puede calcular el impuesto de matriculación."
         )
     return registration_tax(price, options, discount, rate)
+
+
+def preview_prices(
+    vehicle: VehicleView,
+    *,
+    discount_cents: int = 0,
+    options_cents: int = 0,
+    transport_cents: int = 0,
+    co2_gkm: int | None = None,
+) -> PriceBreakdown:
+    """The lines an offer for this vehicle would have, before it is stored."""
+    rate = registration_rate(
+        vehicle.co2_gkm if vehicle.co2_gkm is not None else co2_gkm, vehicle.condition
+    )
+    if rate is None:
+        raise InvalidInput(
+            "Indique las emisiones de CO2 (g/km) del vehículo nuevo: sin ellas no se "
+            "puede calcular el impuesto de matriculación."
+        )
+    return break_down(
+        vehicle.price_cents,
+        discount_cents,
+        options_cents=options_cents,
+        transport_cents=transport_cents,
+        registration_tax_cents=registration_tax(
+            vehicle.price_cents, options_cents, discount_cents, rate
+        ),
+    )
 
 
 def create_offer(

@@ -6,7 +6,7 @@ import streamlit as st
 
 from lib import formatting, ui
 from lib.models import Condition
-from lib.pricing import break_down
+from lib.offers import preview_prices, vehicle_in_other_offers
 from lib.vehicles import create_factory_order, get_vehicle, search_vehicles
 
 DRAFT_KEY = "offer_draft"
@@ -14,10 +14,7 @@ DRAFT_KEY = "offer_draft"
 ui.require_frame()
 st.title("Nueva oferta")
 engine = ui.engine()
-user_id = ui.current_user_id()
-if user_id is None:
-    st.info("Elija un comercial en la barra lateral para crear ofertas.")
-    st.stop()
+ui.require_viewer()
 
 
 source = st.radio(
@@ -54,9 +51,13 @@ else:
         version = columns[0].text_input("Versión", key="nueva_factory_version")
         colour = columns[1].text_input("Color", key="nueva_factory_colour")
         price = columns[0].text_input(
-            "Precio (€, IVA incluido)", placeholder="32.500,00", key="nueva_factory_price"
+            "Precio (€, IVA incluido)",
+            placeholder="32.500,00",
+            key="nueva_factory_price",
         )
-        order_number = columns[1].text_input("Número de pedido", key="nueva_factory_order")
+        order_number = columns[1].text_input(
+            "Número de pedido", key="nueva_factory_order"
+        )
         made = st.form_submit_button("Registrar pedido a fábrica")
     if made:
         with ui.user_errors():
@@ -76,10 +77,35 @@ else:
     vehicle = get_vehicle(engine, factory_id)
     st.success(f"Pedido a fábrica registrado: {ui.vehicle_label(vehicle)}")
 
+others = vehicle_in_other_offers(engine, vehicle.id)
+if others:
+    st.warning("🚗 Este vehículo ya está en otra oferta: " + "; ".join(others))
+
 st.subheader("Precio y temperatura")
 columns = st.columns(3)
-columns[0].metric("Precio del vehículo (IVA incluido)", formatting.money(vehicle.price_cents))
-discount = columns[1].text_input("Descuento (€)", placeholder="0,00", key="nueva_discount")
+columns[0].metric(
+    "Precio del vehículo (IVA incluido)", formatting.money(vehicle.price_cents)
+)
+discount = columns[1].text_input(
+    "Descuento (€)", placeholder="0,00", key="nueva_discount"
+)
+options = columns[0].text_input(
+    "Opciones y accesorios (€, IVA incluido)", placeholder="0,00", key="nueva_options"
+)
+transport = columns[1].text_input(
+    "Transporte y preentrega (€, IVA incluido)", placeholder="0,00", key="nueva_transport"
+)
+co2 = None
+if vehicle.condition == Condition.NEW and vehicle.co2_gkm is None:
+    co2 = columns[2].number_input(
+        "Emisiones de CO2 (g/km, WLTP)",
+        min_value=0,
+        max_value=1000,
+        value=None,
+        step=1,
+        help="Necesarias para el impuesto de matriculación de un vehículo nuevo.",
+        key="nueva_co2",
+    )
 temperature = st.slider(
     "Temperatura: probabilidad de que el cliente acepte (%)",
     min_value=0,
@@ -92,19 +118,31 @@ notes = st.text_area("Notas para la oferta (opcional)", key="nueva_notes")
 
 with ui.user_errors():
     discount_cents = formatting.parse_money(discount, label="El descuento")
-    prices = break_down(vehicle.price_cents, discount_cents)
+    options_cents = formatting.parse_money(options, label="Las opciones")
+    transport_cents = formatting.parse_money(transport, label="El transporte")
+    prices = preview_prices(
+        vehicle,
+        discount_cents=discount_cents,
+        options_cents=options_cents,
+        transport_cents=transport_cents,
+        co2_gkm=co2,
+    )
     columns[2].metric("Total", formatting.money(prices.total_cents))
     st.caption(
         f"{Condition.LABELS[vehicle.condition]} · "
         f"{formatting.temperature(temperature / 100)} · "
         f"Base imponible {formatting.money(prices.base_cents)} + "
-        f"IVA 21 % {formatting.money(prices.vat_cents)}"
+        f"IVA 21 % {formatting.money(prices.vat_cents)} + "
+        f"impuesto de matriculación {formatting.money(prices.registration_tax_cents)}"
     )
     if st.button("Continuar al resumen", type="primary", key="nueva_continue"):
         st.session_state[DRAFT_KEY] = {
             "token": uuid.uuid4().hex,
             "vehicle_id": vehicle.id,
             "discount_cents": discount_cents,
+            "options_cents": options_cents,
+            "transport_cents": transport_cents,
+            "co2_gkm": co2,
             "temperature": temperature / 100,
             "notes": notes,
             "customer_id": None,

@@ -6,8 +6,7 @@ from lib import formatting, ui
 from lib.customers import get_customer
 from lib.errors import OfferDeskError
 from lib.models import Availability, Condition, OfferStatus
-from lib.offers import attach_customer, create_offer, get_offer
-from lib.pricing import break_down
+from lib.offers import attach_customer, create_offer, get_offer, preview_prices
 from lib.users import get_user
 from lib.vehicles import get_vehicle
 
@@ -17,11 +16,13 @@ OFFER_KEY = "resumen_offer_id"
 ui.require_frame()
 st.title("Resumen de la oferta")
 engine = ui.engine()
-user_id = ui.current_user_id()
+viewer = ui.require_viewer()
 draft = st.session_state.get(DRAFT_KEY)
 offer_id = st.session_state.get(OFFER_KEY)
-if user_id is None or (draft is None and offer_id is None):
-    st.info("No hay ninguna oferta en curso. Empiece por elegir un vehículo en Nueva oferta.")
+if draft is None and offer_id is None:
+    st.info(
+        "No hay ninguna oferta en curso. Empiece por elegir un vehículo en Nueva oferta."
+    )
     st.page_link("pages/nueva_oferta.py", label="Nueva oferta", icon="➕")
     st.stop()
 
@@ -33,8 +34,12 @@ def show_customer(customer: object) -> None:
         "\n".join(
             line
             for line in (
-                f"Teléfono: {formatting.phone(customer.phone)}" if customer.phone else "",
-                f"Correo electrónico: {customer.email}" if customer.email else "Sin correo electrónico",
+                f"Teléfono: {formatting.phone(customer.phone)}"
+                if customer.phone
+                else "",
+                f"Correo electrónico: {customer.email}"
+                if customer.email
+                else "Sin correo electrónico",
                 f"Documento: {customer.tax_id}" if customer.tax_id else "",
             )
             if line
@@ -43,16 +48,24 @@ def show_customer(customer: object) -> None:
 
 
 if offer_id is not None:
-    offer = get_offer(engine, offer_id)
+    offer = get_offer(engine, offer_id, viewer)
     vehicle, prices, temperature = offer.vehicle, offer.prices, offer.temperature
     customer, salesperson = offer.customer, offer.salesperson
     st.success(f"Oferta {offer.number} · {OfferStatus.LABELS[offer.status]}")
 else:
     vehicle = get_vehicle(engine, draft["vehicle_id"])
-    prices = break_down(vehicle.price_cents, draft["discount_cents"])
+    prices = preview_prices(
+        vehicle,
+        discount_cents=draft["discount_cents"],
+        options_cents=draft.get("options_cents", 0),
+        transport_cents=draft.get("transport_cents", 0),
+        co2_gkm=draft.get("co2_gkm"),
+    )
     temperature = draft["temperature"]
-    customer = get_customer(engine, draft["customer_id"]) if draft["customer_id"] else None
-    salesperson = get_user(engine, user_id)
+    customer = (
+        get_customer(engine, draft["customer_id"]) if draft["customer_id"] else None
+    )
+    salesperson = get_user(engine, viewer.user_id)
 
 left, right = st.columns(2)
 with left:
@@ -81,33 +94,41 @@ with right:
         show_customer(customer)
     else:
         st.caption("La oferta todavía no tiene cliente.")
-    can_change = offer_id is None or (customer is None and offer.status == OfferStatus.FOLLOW_UP)
+    can_change = offer_id is None or (
+        customer is None and offer.status == OfferStatus.FOLLOW_UP
+    )
     if can_change:
-        picked = ui.customer_picker(engine, "resumen", user_id=user_id)
+        picked = ui.customer_picker(engine, "resumen", user_id=viewer.user_id)
         if picked is not None:
             if offer_id is None:
                 draft["customer_id"] = picked.id
             else:
                 with ui.user_errors():
-                    attach_customer(engine, offer_id, picked.id, user_id=user_id)
+                    attach_customer(engine, offer_id, picked.id, viewer=viewer)
             st.rerun()
 
     if offer_id is None:
         st.divider()
         if customer is None:
-            st.caption("Puede crear la oferta sin cliente y añadirlo después desde Ofertas.")
+            st.caption(
+                "Puede crear la oferta sin cliente y añadirlo después desde Ofertas."
+            )
         if st.button("Crear oferta", type="primary", key="resumen_create"):
             try:
                 created = create_offer(
                     engine,
                     request_token=draft["token"],
                     vehicle_id=vehicle.id,
-                    salesperson_id=user_id,
+                    salesperson_id=viewer.user_id,
                     price_cents=prices.price_cents,
                     discount_cents=prices.discount_cents,
+                    options_cents=prices.options_cents,
+                    transport_cents=prices.transport_cents,
+                    co2_gkm=draft.get("co2_gkm"),
                     temperature=temperature,
                     customer_id=draft["customer_id"],
                     notes=draft["notes"],
+                    valid_days=ui.settings().offer_validity_days,
                 )
             except OfferDeskError as error:
                 st.error(error.message)
@@ -118,5 +139,5 @@ with right:
     else:
         st.divider()
         if offer.status == OfferStatus.FOLLOW_UP:
-            ui.delivery_panel(engine, offer, "resumen", user_id=user_id)
+            ui.delivery_panel(engine, offer, "resumen", user_id=viewer.user_id)
         st.page_link("pages/ofertas.py", label="Ir a Ofertas", icon="📋")
