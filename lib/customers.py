@@ -10,10 +10,18 @@ from stdnum.exceptions import ValidationError
 
 from lib.db import reading, transaction
 from lib.errors import DuplicateCustomer, InvalidInput, NotFound
-from lib.models import Customer
-from lib.views import CustomerView
+from lib.models import Customer, utcnow
+from lib.views import CustomerView, Viewer
 
 logger = logging.getLogger(__name__)
+
+# How a customer agreed to be contacted by email, as (key, label) pairs.
+CONSENT_METHODS = {
+    "IN_PERSON": "En persona",
+    "PHONE": "Por teléfono",
+    "WRITTEN": "Por escrito",
+    "WEB_FORM": "Formulario web",
+}
 
 
 def customer_view(customer: Customer) -> CustomerView:
@@ -25,7 +33,31 @@ def customer_view(customer: Customer) -> CustomerView:
         phone=customer.phone,
         email=customer.email,
         tax_id=customer.tax_id,
+        email_consent_at=customer.email_consent_at,
+        email_consent_method=customer.email_consent_method or "",
     )
+
+
+def email_consent_label(customer: CustomerView) -> str:
+    """How and when the customer agreed to email, or why they cannot get one."""
+    if not customer.email:
+        return "Sin correo electrónico"
+    if customer.email_consent_at is None:
+        return "Sin consentimiento para comunicaciones por correo"
+    method = CONSENT_METHODS.get(
+        customer.email_consent_method, customer.email_consent_method
+    )
+    return f"Acepta comunicaciones por correo ({method.lower()})"
+
+
+def _check_consent_method(method: str) -> str:
+    if method not in CONSENT_METHODS:
+        raise InvalidInput(
+            "Indique cómo dio el cliente su consentimiento: "
+            + ", ".join(label.lower() for label in CONSENT_METHODS.values())
+            + "."
+        )
+    return method
 
 
 def normalise_phone(text: str) -> str | None:
@@ -64,7 +96,9 @@ def normalise_tax_id(text: str) -> str | None:
     raise InvalidInput(f"«{text}» no es un DNI, NIE ni CIF válido.")
 
 
-def _matches(session: object, phone: str | None, email: str | None, tax_id: str | None) -> list[Customer]:
+def _matches(
+    session: object, phone: str | None, email: str | None, tax_id: str | None
+) -> list[Customer]:
     conditions = []
     if email:
         conditions.append(func.lower(Customer.email) == email.lower())
@@ -86,11 +120,15 @@ def create_customer(
     email: str = "",
     tax_id: str = "",
     created_by_id: int | None = None,
+    email_consent: bool = False,
+    email_consent_method: str = "",
 ) -> CustomerView:
     """Check and store a new customer.
 
-    Raises ``DuplicateCustomer`` naming the existing customers when one has
-    the same email, phone or document, so the page can offer them instead.
+    With ``email_consent`` the customer agrees now to be contacted by email,
+    given as ``email_consent_method`` (a key of ``CONSENT_METHODS``). Raises
+    ``DuplicateCustomer`` naming the existing customers when one has the same
+    email, phone or document, so the page can offer them instead.
     """
     first_name, last_name = first_name.strip(), last_name.strip()
     if not first_name:
@@ -99,14 +137,24 @@ def create_customer(
     normal_email = normalise_email(email)
     normal_tax_id = normalise_tax_id(tax_id)
     if not normal_phone and not normal_email:
-        raise InvalidInput("Indique al menos un teléfono o un correo electrónico del cliente.")
+        raise InvalidInput(
+            "Indique al menos un teléfono o un correo electrónico del cliente."
+        )
+    if email_consent:
+        _check_consent_method(email_consent_method)
+        if not normal_email:
+            raise InvalidInput(
+                "Para registrar el consentimiento por correo, indique el correo "
+                "electrónico del cliente."
+            )
 
     with transaction(engine) as session:
         existing = _matches(session, normal_phone, normal_email, normal_tax_id)
         if existing:
             names = ", ".join(customer.full_name for customer in existing)
             raise DuplicateCustomer(
-                f"Ya existe un cliente con el mismo correo, teléfono o documento: {names}.",
+                "Ya existe un cliente con el mismo correo, teléfono o documento: "
+                f"{names}.",
                 [customer.id for customer in existing],
             )
         customer = Customer(
@@ -116,6 +164,8 @@ def create_customer(
             email=normal_email,
             tax_id=normal_tax_id,
             created_by_id=created_by_id,
+            email_consent_at=utcnow() if email_consent else None,
+            email_consent_method=email_consent_method if email_consent else "",
         )
         session.add(customer)
         session.flush()
@@ -123,9 +173,13 @@ def create_customer(
         return customer_view(customer)
 
 
-def search_customers(engine: Engine, query: str = "", *, limit: int = 20) -> list[CustomerView]:
+def search_customers(
+    engine: Engine, query: str = "", *, limit: int = 20
+) -> list[CustomerView]:
     """Customers whose name, phone, email or document contains the query."""
-    statement = select(Customer).order_by(Customer.last_name, Customer.first_name, Customer.id)
+    statement = select(Customer).order_by(
+        Customer.last_name, Customer.first_name, Customer.id
+    )
     compact = "".join(ch for ch in query if ch not in " +-.()")
     if compact.isdigit() and len(compact) >= 3:
         # A phone typed with spaces is one number, not several words.
@@ -158,4 +212,34 @@ def get_customer(engine: Engine, customer_id: int) -> CustomerView:
         customer = session.get(Customer, customer_id)
         if customer is None:
             raise NotFound("No existe ese cliente.")
+        return customer_view(customer)
+
+
+def record_email_consent(
+    engine: Engine, customer_id: int, method: str, *, viewer: Viewer
+) -> CustomerView:
+    """Record that a customer agrees, now, to be contacted by email.
+
+    A consent already recorded is kept as it was, with its first date.
+    """
+    _check_consent_method(method)
+
+    with transaction(engine) as session:
+        customer = session.get(Customer, customer_id)
+        if customer is None:
+            raise NotFound("No existe ese cliente.")
+        if not customer.email:
+            raise InvalidInput(
+                f"{customer.full_name} no tiene correo electrónico: añádalo antes "
+                "de registrar su consentimiento."
+            )
+        if customer.email_consent_at is None:
+            customer.email_consent_at = utcnow()
+            customer.email_consent_method = method
+            logger.info(
+                "Customer %s email consent recorded by %s (%s)",
+                customer.id,
+                viewer.user_id,
+                method,
+            )
         return customer_view(customer)

@@ -136,6 +136,10 @@ def load_demo_data(engine: Engine) -> list[IssuedPassword]:
             email=email,
             tax_id=_dni(number) if number else "",
             created_by_id=users[0].id,
+            # Every demo customer with an email agreed to it but Sergio, so
+            # the demo also shows why an offer cannot be emailed.
+            email_consent=bool(email) and first != "Sergio",
+            email_consent_method="IN_PERSON",
         )
         for first, last, phone, email, number in CUSTOMERS
     ]

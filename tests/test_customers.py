@@ -1,10 +1,17 @@
 import pytest
 from sqlalchemy import func, select
 
-from lib.customers import create_customer, get_customer, search_customers
+from lib.customers import (
+    create_customer,
+    email_consent_label,
+    get_customer,
+    record_email_consent,
+    search_customers,
+)
 from lib.db import reading
-from lib.errors import DuplicateCustomer, InvalidInput
-from lib.models import Customer
+from lib.errors import DuplicateCustomer, InvalidInput, NotFound
+from lib.models import Customer, utcnow
+from lib.views import Viewer
 
 
 def count_customers(engine) -> int:
@@ -38,7 +45,9 @@ def test_create_customer_normalises_phone_email_and_document(engine):
         ("first_name", "   ", "El nombre del cliente es obligatorio"),
     ],
 )
-def test_create_customer_rejects_bad_input_and_stores_nothing(engine, field, value, message):
+def test_create_customer_rejects_bad_input_and_stores_nothing(
+    engine, field, value, message
+):
     values = {"first_name": "Ana", "phone": "612345678", "email": "", "tax_id": ""}
     values[field] = value
 
@@ -63,7 +72,11 @@ def test_create_customer_needs_phone_or_email(engine):
 )
 def test_create_customer_offers_existing_instead_of_duplicate(engine, clash):
     first = create_customer(
-        engine, first_name="Ana", phone="612345678", email="ana@correo.example", tax_id="X1234567L"
+        engine,
+        first_name="Ana",
+        phone="612345678",
+        email="ana@correo.example",
+        tax_id="X1234567L",
     )
     values = {"first_name": "Ana María", "phone": "", "email": "", "tax_id": ""}
     values.update(clash)
@@ -76,14 +89,126 @@ def test_create_customer_offers_existing_instead_of_duplicate(engine, clash):
 
 def test_search_customers_by_name_phone_email_and_document(engine):
     ana = create_customer(
-        engine, first_name="Ana", last_name="Peña", phone="612345678", email="ana@correo.example"
+        engine,
+        first_name="Ana",
+        last_name="Peña",
+        phone="612345678",
+        email="ana@correo.example",
     )
     create_customer(
-        engine, first_name="Raúl", last_name="Núñez", phone="623456789", tax_id="12345678Z"
+        engine,
+        first_name="Raúl",
+        last_name="Núñez",
+        phone="623456789",
+        tax_id="12345678Z",
     )
 
     assert [c.id for c in search_customers(engine, "peña")] == [ana.id]
     assert [c.full_name for c in search_customers(engine, "612 345")] == ["Ana Peña"]
     assert [c.full_name for c in search_customers(engine, "ana@correo")] == ["Ana Peña"]
-    assert [c.full_name for c in search_customers(engine, "12345678z")] == ["Raúl Núñez"]
-    assert [c.full_name for c in search_customers(engine, "")] == ["Raúl Núñez", "Ana Peña"]
+    assert [c.full_name for c in search_customers(engine, "12345678z")] == [
+        "Raúl Núñez"
+    ]
+    assert [c.full_name for c in search_customers(engine, "")] == [
+        "Raúl Núñez",
+        "Ana Peña",
+    ]
+
+
+def test_create_customer_with_consent_stores_when_and_how(engine):
+    before = utcnow()
+
+    customer = create_customer(
+        engine,
+        first_name="Ana",
+        email="ana@correo.example",
+        email_consent=True,
+        email_consent_method="PHONE",
+    )
+
+    stored = get_customer(engine, customer.id)
+    assert stored.email_consent_method == "PHONE"
+    assert before <= stored.email_consent_at <= utcnow()
+    assert email_consent_label(stored) == (
+        "Acepta comunicaciones por correo (por teléfono)"
+    )
+
+
+def test_create_customer_without_consent_stores_none(engine):
+    customer = create_customer(engine, first_name="Ana", email="ana@correo.example")
+
+    stored = get_customer(engine, customer.id)
+    assert stored.email_consent_at is None
+    assert stored.email_consent_method == ""
+    assert email_consent_label(stored) == (
+        "Sin consentimiento para comunicaciones por correo"
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"email": "ana@correo.example", "email_consent_method": ""},
+            "Indique cómo dio el cliente su consentimiento",
+        ),
+        (
+            {"email": "ana@correo.example", "email_consent_method": "SMOKE_SIGNAL"},
+            "Indique cómo dio el cliente su consentimiento",
+        ),
+        (
+            {"email": "", "phone": "612345678", "email_consent_method": "WRITTEN"},
+            "indique el correo electrónico del cliente",
+        ),
+    ],
+)
+def test_consent_needs_a_method_and_an_email_and_stores_nothing(
+    engine, values, message
+):
+    with pytest.raises(InvalidInput, match=message):
+        create_customer(engine, first_name="Ana", email_consent=True, **values)
+
+    assert count_customers(engine) == 0
+
+
+def test_record_email_consent_later(engine, salesperson):
+    customer = create_customer(engine, first_name="Ana", email="ana@correo.example")
+    viewer = Viewer(user_id=salesperson.id, role="SALES")
+
+    recorded = record_email_consent(engine, customer.id, "IN_PERSON", viewer=viewer)
+
+    assert recorded.email_consent_method == "IN_PERSON"
+    assert get_customer(engine, customer.id).email_consent_at is not None
+
+
+def test_record_email_consent_keeps_the_first(engine, salesperson):
+    customer = create_customer(
+        engine,
+        first_name="Ana",
+        email="ana@correo.example",
+        email_consent=True,
+        email_consent_method="WEB_FORM",
+    )
+    viewer = Viewer(user_id=salesperson.id, role="SALES")
+
+    again = record_email_consent(engine, customer.id, "PHONE", viewer=viewer)
+
+    assert again.email_consent_method == "WEB_FORM"
+    assert again.email_consent_at == get_customer(engine, customer.id).email_consent_at
+
+
+def test_record_email_consent_refuses_customer_without_email(engine, salesperson):
+    customer = create_customer(engine, first_name="Raúl", phone="623456789")
+    viewer = Viewer(user_id=salesperson.id, role="SALES")
+
+    with pytest.raises(InvalidInput, match="Raúl no tiene correo electrónico"):
+        record_email_consent(engine, customer.id, "PHONE", viewer=viewer)
+
+    assert get_customer(engine, customer.id).email_consent_at is None
+
+
+def test_record_email_consent_of_unknown_customer(engine, salesperson):
+    viewer = Viewer(user_id=salesperson.id, role="SALES")
+
+    with pytest.raises(NotFound, match="No existe ese cliente"):
+        record_email_consent(engine, 999999, "PHONE", viewer=viewer)
