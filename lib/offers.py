@@ -784,16 +784,38 @@ def _madrid_start(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), formatting.TIMEZONE)
 
 
+BROAD_MATCHES = 2_000
+
+
+def _fts_phrase(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _broad(engine: Engine, term: str) -> bool:
+    """True when a search term matches so many offers that reading them in date
+    order and keeping the matches beats sorting every match."""
+    capped = text(
+        "SELECT count(*) FROM (SELECT rowid FROM offer_search "
+        "WHERE offer_search MATCH :phrase LIMIT :cap)"
+    )
+    with reading(engine) as session:
+        found = session.scalar(capped, {"phrase": _fts_phrase(term), "cap": BROAD_MATCHES + 1})
+    return found > BROAD_MATCHES
+
+
 def _search_condition(engine: Engine, term: str) -> object:
     if len(term) < MIN_INDEXED:
         return Offer.search_text.like(f"%{term}%")
     if engine.dialect.name == "sqlite":
-        phrase = '"' + term.replace('"', '""') + '"'
-        return Offer.id.in_(
+        matches = (
             text("SELECT rowid FROM offer_search WHERE offer_search MATCH :phrase")
-            .bindparams(phrase=phrase)
+            .bindparams(phrase=_fts_phrase(term))
             .columns(column("rowid", Integer))
         )
+        # "+ 0" keeps SQLite from fetching every match by rowid and sorting
+        # them all when most offers match; it then walks the date index.
+        target = Offer.id + 0 if _broad(engine, term) else Offer.id
+        return target.in_(matches)
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return Offer.search_text.like(f"%{escaped}%", escape="\\")
 
@@ -1075,19 +1097,19 @@ def offers_table(offers: list[OfferView]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=OFFER_TABLE_COLUMNS)
 
 
-def makes_and_models(engine: Engine) -> dict[str, list[str]]:
-    """The makes of the vehicles that have offers, each with its models."""
-    statement = (
-        select(Vehicle.make, Vehicle.model)
-        .where(Vehicle.id.in_(select(Offer.vehicle_id)))
-        .distinct()
-        .order_by(Vehicle.make, Vehicle.model)
-    )
-    found: dict[str, list[str]] = {}
+def vehicle_makes(engine: Engine) -> list[str]:
+    """The makes in stock and in offers, for the filter (read from the make index)."""
     with reading(engine) as session:
-        for make, model in session.execute(statement):
-            found.setdefault(make, []).append(model)
-    return found
+        return list(session.scalars(select(Vehicle.make).distinct().order_by(Vehicle.make)))
+
+
+def vehicle_models(engine: Engine, make: str) -> list[str]:
+    """The models of one make, for the filter."""
+    statement = (
+        select(Vehicle.model).where(Vehicle.make == make).distinct().order_by(Vehicle.model)
+    )
+    with reading(engine) as session:
+        return list(session.scalars(statement))
 
 
 def vehicle_in_other_offers(

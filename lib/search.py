@@ -19,6 +19,10 @@ def fold(*parts: object) -> str:
         text = unicodedata.normalize("NFKD", str(part).casefold())
         text = "".join(ch for ch in text if not unicodedata.combining(ch))
         words.append(" ".join(text.split()))
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if len(digits) >= 6 and digits != text:
+            # "612 34 56 78", "+34612345678" and "2026000123" all find by digits.
+            words.append(digits)
     return " ".join(words)
 
 

@@ -26,7 +26,6 @@ from lib.offers import (
     find_offer,
     get_offer,
     list_offers,
-    makes_and_models,
     mark_lost,
     mark_won,
     offers_table,
@@ -37,6 +36,8 @@ from lib.offers import (
     temperature_band_counts,
     update_terms,
     vehicle_in_other_offers,
+    vehicle_makes,
+    vehicle_models,
 )
 from lib.views import OfferView, Viewer
 
@@ -89,17 +90,16 @@ def read_filters(viewer: Viewer) -> OfferFilter:
                 placeholder="Todos",
                 key="ofertas_salesperson",
             )
-        catalogue = makes_and_models(engine)
         make = columns[1].selectbox(
             "Marca",
-            list(catalogue),
+            vehicle_makes(engine),
             index=None,
             placeholder="Todas",
             key="ofertas_make",
         )
         model = columns[2].selectbox(
             "Modelo",
-            catalogue.get(make, []),
+            vehicle_models(engine, make) if make else [],
             index=None,
             placeholder="Todos",
             key="ofertas_model",
