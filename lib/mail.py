@@ -31,9 +31,9 @@ from pathlib import Path
 from email_validator import EmailNotValidError, validate_email
 
 from lib.config import Settings
-from lib.documents import offer_pdf_filename, valid_until
+from lib.documents import offer_pdf_filename, price_lines, valid_until
 from lib.errors import DeliveryFailed
-from lib.formatting import day, money, phone
+from lib.formatting import day, phone
 from lib.views import OfferView
 
 logger = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def build_offer_email(offer: OfferView, pdf: bytes, settings: Settings) -> Email
     )
     message = EmailMessage()
     # The en dash is Spanish typography for the subject, not a typo.
-    subject = f"Su oferta {offer.number} – {vehicle}"  # noqa: RUF001
+    subject = f"Su oferta {offer.number} – {vehicle}"
     message["Subject"] = _one_line(subject)
     message["From"] = sender
     message["To"] = recipient
@@ -154,7 +154,8 @@ def _plain_body(offer: OfferView, customer_name: str, settings: Settings) -> str
         f"Le enviamos la oferta {offer.number} del {_one_line(offer.vehicle.title)}. "
         "Encontrará el detalle en el PDF adjunto.",
         "",
-        f"Total (IVA incluido): {money(offer.prices.total_cents)}",
+        *_plain_price_lines(offer),
+        "",
         f"Válida hasta: {day(valid_until(offer, settings))}",
         "",
         "Para cualquier duda, o para reservar el vehículo, puede responder a este "
@@ -186,12 +187,8 @@ def _html_body(offer: OfferView, customer_name: str, settings: Settings) -> str:
         f"<p>Le enviamos la oferta <strong>{escape(offer.number)}</strong> del "
         f"{escape(_one_line(offer.vehicle.title))}. "
         "Encontrará el detalle en el PDF adjunto.</p>\n"
-        "<table>\n"
-        "<tr><td>Total (IVA incluido):</td>"
-        f"<td><strong>{escape(money(offer.prices.total_cents))}</strong></td></tr>\n"
-        "<tr><td>Válida hasta:</td>"
-        f"<td>{escape(day(valid_until(offer, settings)))}</td></tr>\n"
-        "</table>\n"
+        f"{_html_price_table(offer)}"
+        f"<p>Válida hasta: {escape(day(valid_until(offer, settings)))}</p>\n"
         "<p>Para cualquier duda, o para reservar el vehículo, puede responder a "
         "este correo o hablar con su comercial:<br>"
         f"{escape(_one_line(salesperson.full_name))}{contact_line}</p>\n"
@@ -200,6 +197,24 @@ def _html_body(offer: OfferView, customer_name: str, settings: Settings) -> str:
         f"Tel. {escape(settings.dealership_phone)}</p>\n"
         "</body>\n</html>\n"
     )
+
+
+def _plain_price_lines(offer: OfferView) -> list[str]:
+    lines = price_lines(offer.prices, offer.vehicle)
+    width = max(len(line.label) for line in lines) + 2
+    return [f"{line.label + ':':<{width}}{line.amount:>14}" for line in lines]
+
+
+def _html_price_table(offer: OfferView) -> str:
+    rows = []
+    for line in price_lines(offer.prices, offer.vehicle):
+        amount = escape(line.amount)
+        if line.total:
+            amount = f"<strong>{amount}</strong>"
+        rows.append(
+            f'<tr><td>{escape(line.label)}</td><td align="right">{amount}</td></tr>\n'
+        )
+    return "<table>\n" + "".join(rows) + "</table>\n"
 
 
 @functools.cache
@@ -244,13 +259,13 @@ def _send_by_smtp(message: EmailMessage, settings: Settings, number: str) -> str
     client: smtplib.SMTP | None = None
     try:
         if settings.smtp_security == "ssl":
-            context = ssl.create_default_context()
+            context = _tls_context(settings)
             client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
         else:
             client = smtplib.SMTP(host, port, timeout=timeout)
         if settings.smtp_security == "starttls":
             stage = "starttls"
-            client.starttls(context=ssl.create_default_context())
+            client.starttls(context=_tls_context(settings))
         if settings.smtp_user:
             stage = "login"
             client.login(settings.smtp_user, settings.smtp_password)
@@ -281,6 +296,18 @@ def _send_by_smtp(message: EmailMessage, settings: Settings, number: str) -> str
     return f"Enviado al servidor de correo {server}."
 
 
+def _tls_context(settings: Settings) -> ssl.SSLContext:
+    """Verify the server's certificate and name: system trust, or the CA file."""
+    try:
+        return ssl.create_default_context(cafile=settings.smtp_ca_file or None)
+    except (OSError, ssl.SSLError) as error:
+        raise CertificateFileError(settings.smtp_ca_file) from error
+
+
+class CertificateFileError(OSError):
+    """The certificate file in the settings cannot be read."""
+
+
 def _quit_quietly(client: smtplib.SMTP) -> None:
     # The server has accepted the message by now: a failed QUIT must not be
     # reported as a failed delivery, or the salesperson would send it twice.
@@ -292,6 +319,16 @@ def _quit_quietly(client: smtplib.SMTP) -> None:
 
 def _smtp_reason(error: OSError, stage: str, server: str, timeout: float) -> str:
     """A Spanish sentence for what went wrong talking to the mail server."""
+    if isinstance(error, CertificateFileError):
+        return (
+            f"No se puede leer el fichero de certificados «{error}» "
+            "(OFFERDESK_SMTP_CA_FILE); el correo no se ha enviado."
+        )
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return (
+            f"El certificado del servidor de correo {server} no es de confianza "
+            "o no corresponde a su nombre; revise OFFERDESK_SMTP_CA_FILE."
+        )
     if isinstance(error, smtplib.SMTPAuthenticationError):
         return (
             f"El servidor de correo {server} ha rechazado el usuario o la "

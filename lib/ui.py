@@ -4,6 +4,7 @@ The only module in ``lib/`` that imports streamlit.
 """
 
 import logging
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,13 +14,26 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from lib.config import Settings, load_settings
+from lib.customers import (
+    CONSENT_METHODS,
+    create_customer,
+    get_customer,
+    record_email_consent,
+    search_customers,
+)
 from lib.db import make_engine, migrate
-from lib.customers import create_customer, get_customer, search_customers
-from lib.deliveries import DeliveryOutcome, deliver_offer
+from lib.deliveries import (
+    DeliveryOutcome,
+    DeliveryView,
+    deliver_offer,
+    list_deliveries,
+    no_consent_reason,
+)
+from lib.documents import prepare_fonts, price_lines
 from lib.errors import DuplicateCustomer, OfferDeskError
+from lib.formatting import day, day_time, money, number, phone
 from lib.mail import mail_leaves_machine
-from lib.formatting import money, number, phone
-from lib.models import Availability, DeliveryChannel
+from lib.models import Availability, DeliveryChannel, DeliveryResult, OfferStatus
 from lib.pricing import PriceBreakdown
 from lib.views import CustomerView, OfferView, VehicleView, Viewer
 
@@ -52,9 +66,19 @@ def _engine_for(url: str, demo_data: bool) -> Engine:
     return engine
 
 
+@st.cache_resource(show_spinner=False)
+def _fonts_in_background() -> threading.Thread:
+    # Reading and cutting the PDF fonts takes about half a second, once per
+    # process: done at start, the first offer of the day does not wait for it.
+    thread = threading.Thread(target=prepare_fonts, name="prepare-fonts", daemon=True)
+    thread.start()
+    return thread
+
+
 def engine() -> Engine:
     """The one Engine of this process, migrated (and seeded with demo data if empty)."""
     current = settings()
+    _fonts_in_background()
     return _engine_for(current.database_url, current.demo_data)
 
 
@@ -114,17 +138,11 @@ def vehicle_label(vehicle: VehicleView) -> str:
     return " · ".join(part for part in parts if part)
 
 
-def price_table(prices: PriceBreakdown) -> pd.DataFrame:
-    """The price lines of an offer, formatted, indexed by concept."""
-    lines = {
-        "Precio del vehículo (IVA incluido)": prices.price_cents,
-        "Descuento": -prices.discount_cents,
-        "Base imponible": prices.base_cents,
-        "IVA 21 %": prices.vat_cents,
-        "Total": prices.total_cents,
-    }
-    frame = pd.DataFrame({"Importe": [money(cents) for cents in lines.values()]})
-    frame.index = pd.Index(list(lines), name="Concepto")
+def price_table(prices: PriceBreakdown, vehicle: VehicleView) -> pd.DataFrame:
+    """The price lines of an offer, formatted, indexed by concept, as in its PDF."""
+    lines = price_lines(prices, vehicle)
+    frame = pd.DataFrame({"Importe": [line.amount for line in lines]})
+    frame.index = pd.Index([line.label for line in lines], name="Concepto")
     return frame
 
 
@@ -139,7 +157,9 @@ def _close_picker(prefix: str) -> None:
         st.session_state.pop(f"{prefix}_{suffix}", None)
 
 
-def customer_picker(engine: Engine, prefix: str, *, user_id: int | None) -> CustomerView | None:
+def customer_picker(
+    engine: Engine, prefix: str, *, user_id: int | None
+) -> CustomerView | None:
     """Seleccionar cliente: a searchable list, and No se ha encontrado for a new one.
 
     Returns the customer picked or created in this run, otherwise None.
@@ -164,7 +184,11 @@ def customer_picker(engine: Engine, prefix: str, *, user_id: int | None) -> Cust
                 index=None,
                 key=f"{prefix}_customer_choice",
             )
-            if st.button("Elegir cliente", key=f"{prefix}_choose_customer", disabled=chosen is None):
+            if st.button(
+                "Elegir cliente",
+                key=f"{prefix}_choose_customer",
+                disabled=chosen is None,
+            ):
                 _close_picker(prefix)
                 return found[chosen]
         else:
@@ -180,7 +204,9 @@ def customer_picker(engine: Engine, prefix: str, *, user_id: int | None) -> Cust
     return None
 
 
-def _new_customer_form(engine: Engine, prefix: str, *, user_id: int | None) -> CustomerView | None:
+def _new_customer_form(
+    engine: Engine, prefix: str, *, user_id: int | None
+) -> CustomerView | None:
     with st.form(f"{prefix}_customer_form"):
         st.markdown("**Nuevo cliente**")
         first_name = st.text_input("Nombre", key=f"{prefix}_first_name")
@@ -188,6 +214,16 @@ def _new_customer_form(engine: Engine, prefix: str, *, user_id: int | None) -> C
         phone = st.text_input("Teléfono", key=f"{prefix}_phone")
         email = st.text_input("Correo electrónico", key=f"{prefix}_email")
         tax_id = st.text_input("DNI/NIE/CIF (opcional)", key=f"{prefix}_tax_id")
+        consent = st.checkbox(
+            "Acepta recibir comunicaciones por correo electrónico",
+            key=f"{prefix}_email_consent",
+        )
+        method = st.selectbox(
+            "Cómo lo ha aceptado",
+            list(CONSENT_METHODS),
+            format_func=CONSENT_METHODS.get,
+            key=f"{prefix}_email_consent_method",
+        )
         submitted = st.form_submit_button("Guardar cliente")
     if submitted:
         try:
@@ -199,6 +235,8 @@ def _new_customer_form(engine: Engine, prefix: str, *, user_id: int | None) -> C
                 email=email,
                 tax_id=tax_id,
                 created_by_id=user_id,
+                email_consent=consent,
+                email_consent_method=method if consent else "",
             )
         except DuplicateCustomer as duplicate:
             st.session_state[f"{prefix}_duplicates"] = duplicate.existing_ids
@@ -215,28 +253,69 @@ def _offer_existing(engine: Engine, prefix: str) -> CustomerView | None:
     existing_ids = st.session_state.get(f"{prefix}_duplicates") or []
     if not existing_ids:
         return None
-    st.warning("Ya existe un cliente con el mismo correo, teléfono o documento. ¿Es alguno de estos?")
+    st.warning(
+        "Ya existe un cliente con el mismo correo, teléfono o documento. "
+        "¿Es alguno de estos?"
+    )
     for customer_id in existing_ids:
         customer = get_customer(engine, customer_id)
-        if st.button(f"Usar {customer_label(customer)}", key=f"{prefix}_use_{customer_id}"):
+        if st.button(
+            f"Usar {customer_label(customer)}", key=f"{prefix}_use_{customer_id}"
+        ):
             _close_picker(prefix)
             return customer
     return None
 
 
-CHANNEL_CHOICES = {DeliveryChannel.EMAIL: "Correo electrónico", DeliveryChannel.PRINT: "Imprimir"}
+CHANNEL_CHOICES = {
+    DeliveryChannel.EMAIL: "Correo electrónico",
+    DeliveryChannel.PRINT: "Imprimir",
+}
+RESULT_ICONS = {
+    DeliveryResult.SENT: "✅",
+    DeliveryResult.FAILED: "❌",
+    DeliveryResult.PENDING: "⏳",
+}
+
+
+def _delivery_key(prefix: str, offer_id: int) -> str:
+    return f"{prefix}_delivery_{offer_id}"
 
 
 def _reset_delivery(key: str) -> None:
-    for suffix in ("", "_token", "_outcome", "_error"):
+    for suffix in ("", "_token", "_outcome", "_error", "_channel"):
         st.session_state.pop(key + suffix, None)
 
 
-def delivery_panel(engine: Engine, offer: OfferView, prefix: str, *, user_id: int) -> None:
+def changed_since_delivery_message(offer: OfferView) -> str:
+    """The warning shown before an offer changed since its last delivery goes again."""
+    return (
+        "La oferta ha cambiado desde la última entrega del "
+        f"{day(offer.last_delivered_at)}."
+    )
+
+
+def email_channel_refusal(offer: OfferView) -> str:
+    """Why this offer cannot go by email now, or an empty string."""
+    customer = offer.customer
+    if customer is None:
+        return "Añada un cliente a la oferta antes de entregarla."
+    if not customer.email:
+        return f"{customer.full_name} no tiene correo electrónico: imprima la oferta."
+    if customer.email_consent_at is None:
+        return no_consent_reason(offer)
+    return ""
+
+
+def delivery_panel(
+    engine: Engine, offer: OfferView, prefix: str, *, viewer: Viewer
+) -> None:
     """Entregar oferta: Entregar ahora (email or print) or No entregar ahora."""
-    key = f"{prefix}_delivery_{offer.id}"
+    key = _delivery_key(prefix, offer.id)
     stage = st.session_state.get(key)
     if stage is None:
+        if offer.changed_since_delivery:
+            st.warning(changed_since_delivery_message(offer))
         if st.button("Entregar oferta", key=f"{key}_open", type="primary"):
             st.session_state[key] = "choose"
             st.rerun()
@@ -244,7 +323,7 @@ def delivery_panel(engine: Engine, offer: OfferView, prefix: str, *, user_id: in
     if stage == "choose":
         _choose_when(key, offer)
     elif stage == "now":
-        _deliver_now(engine, key, offer, user_id=user_id)
+        _deliver_now(engine, key, offer, viewer=viewer)
     else:
         _delivered(key, st.session_state[f"{key}_outcome"])
 
@@ -258,58 +337,95 @@ def _choose_when(key: str, offer: OfferView) -> None:
     if columns[1].button("No entregar ahora", key=f"{key}_later"):
         _reset_delivery(key)
         st.session_state[NOTICE_KEY] = (
-            f"La oferta {offer.number} no se ha entregado; queda en Ofertas para su seguimiento."
+            f"La oferta {offer.number} no se ha entregado; queda en Ofertas "
+            "para su seguimiento."
         )
         st.switch_page("pages/ofertas.py")
 
 
-def _deliver_now(engine: Engine, key: str, offer: OfferView, *, user_id: int) -> None:
+def _deliver_now(engine: Engine, key: str, offer: OfferView, *, viewer: Viewer) -> None:
     current = settings()
+    if offer.changed_since_delivery:
+        st.warning(changed_since_delivery_message(offer))
+    refusal = email_channel_refusal(offer)
+    choices = [DeliveryChannel.PRINT] if refusal else list(CHANNEL_CHOICES)
     channel = st.radio(
         "Forma de contacto",
-        list(CHANNEL_CHOICES),
+        choices,
         format_func=CHANNEL_CHOICES.get,
         horizontal=True,
         key=f"{key}_channel",
     )
-    blocked = ""
-    if offer.customer is None:
-        blocked = "Añada un cliente a la oferta antes de entregarla."
-    elif channel == DeliveryChannel.EMAIL and not offer.customer.email:
-        blocked = f"{offer.customer.full_name} no tiene correo electrónico: imprima la oferta."
-    if blocked:
-        st.warning(blocked)
+    if refusal:
+        st.info(refusal)
+        _consent_form(engine, key, offer, viewer=viewer)
     if channel == DeliveryChannel.EMAIL and not mail_leaves_machine(current):
         st.caption(
-            "Modo de demostración: el correo se guarda como fichero .eml en el servidor "
-            "y no sale de esta máquina."
+            "Modo de demostración: el correo se guarda como fichero .eml en el "
+            "servidor y no sale de esta máquina."
         )
-    label = "Enviar por correo" if channel == DeliveryChannel.EMAIL else "Imprimir oferta"
+    email = channel == DeliveryChannel.EMAIL
+    label = "Enviar por correo" if email else "Imprimir oferta"
     columns = st.columns(2)
     if columns[1].button("Cancelar", key=f"{key}_cancel"):
         _reset_delivery(key)
         st.rerun()
-    if columns[0].button(label, key=f"{key}_send", type="primary", disabled=bool(blocked)):
-        try:
-            with st.spinner("Entregando la oferta…"):
-                outcome = deliver_offer(
-                    engine,
-                    offer.id,
-                    channel=channel,
-                    user_id=user_id,
-                    request_token=st.session_state[f"{key}_token"],
-                    settings=current,
-                )
-        except OfferDeskError as error:
-            # A failed attempt is recorded; the next click is a new attempt.
-            st.session_state[f"{key}_token"] = uuid.uuid4().hex
-            st.session_state[f"{key}_error"] = error.message
-        else:
-            st.session_state[key] = "done"
-            st.session_state[f"{key}_outcome"] = outcome
-            st.rerun()
+    if columns[0].button(
+        label, key=f"{key}_send", type="primary", disabled=offer.customer is None
+    ):
+        _send(engine, key, offer, channel, viewer=viewer, current=current)
     if st.session_state.get(f"{key}_error"):
         st.error(st.session_state[f"{key}_error"])
+
+
+def _send(
+    engine: Engine,
+    key: str,
+    offer: OfferView,
+    channel: str,
+    *,
+    viewer: Viewer,
+    current: Settings,
+) -> None:
+    try:
+        with st.spinner("Entregando la oferta…"):
+            outcome = deliver_offer(
+                engine,
+                offer.id,
+                channel=channel,
+                viewer=viewer,
+                request_token=st.session_state[f"{key}_token"],
+                settings=current,
+            )
+    except OfferDeskError as error:
+        # A failed attempt is recorded; the next click is a new attempt.
+        st.session_state[f"{key}_token"] = uuid.uuid4().hex
+        st.session_state[f"{key}_error"] = error.message
+    else:
+        st.session_state[key] = "done"
+        st.session_state[f"{key}_outcome"] = outcome
+        st.session_state.pop(f"{key}_error", None)
+        st.rerun()
+
+
+def _consent_form(
+    engine: Engine, key: str, offer: OfferView, *, viewer: Viewer
+) -> None:
+    customer = offer.customer
+    if customer is None or not customer.email or customer.email_consent_at:
+        return
+    columns = st.columns([2, 1], vertical_alignment="bottom")
+    method = columns[0].selectbox(
+        "Cómo ha aceptado el cliente recibir comunicaciones por correo",
+        list(CONSENT_METHODS),
+        format_func=CONSENT_METHODS.get,
+        key=f"{key}_consent_method",
+    )
+    if columns[1].button("Registrar consentimiento", key=f"{key}_consent"):
+        with user_errors():
+            record_email_consent(engine, customer.id, method, viewer=viewer)
+            st.session_state.pop(f"{key}_channel", None)
+            st.rerun()
 
 
 def _delivered(key: str, outcome: DeliveryOutcome) -> None:
@@ -324,4 +440,65 @@ def _delivered(key: str, outcome: DeliveryOutcome) -> None:
     )
     if st.button("Cerrar", key=f"{key}_close"):
         _reset_delivery(key)
+        st.rerun()
+
+
+def delivery_rows(deliveries: list[DeliveryView]) -> pd.DataFrame:
+    """The delivery log as a table: newest first, every value in Spanish."""
+    rows = [
+        {
+            "Fecha": day_time(delivery.created_at),
+            "Forma": DeliveryChannel.LABELS[delivery.channel],
+            "Destinatario": delivery.recipient,
+            "Por": delivery.user_name,
+            "Resultado": (
+                f"{RESULT_ICONS[delivery.result]} "
+                f"{DeliveryResult.LABELS[delivery.result]}"
+            ),
+            "Motivo": delivery.error,
+            "Revisión": delivery.offer_revision or "",
+            "Huella del PDF": delivery.document_sha256[:12],
+        }
+        for delivery in deliveries
+    ]
+    return pd.DataFrame(rows, columns=DELIVERY_LOG_COLUMNS)
+
+
+DELIVERY_LOG_COLUMNS = [
+    "Fecha",
+    "Forma",
+    "Destinatario",
+    "Por",
+    "Resultado",
+    "Motivo",
+    "Revisión",
+    "Huella del PDF",
+]
+
+
+def delivery_log(
+    engine: Engine, offer: OfferView, prefix: str, *, viewer: Viewer
+) -> None:
+    """Entregas: every attempt to deliver the offer, and Reenviar.
+
+    Reenviar opens the delivery panel of the same page at Entregar ahora, with
+    the channel of the last attempt, so a resend is one more ``deliver_offer``.
+    """
+    deliveries = list_deliveries(engine, offer.id, viewer)
+    st.markdown("**Entregas**")
+    if not deliveries:
+        st.caption("Todavía no se ha entregado.")
+        return
+    st.dataframe(delivery_rows(deliveries), hide_index=True, width="stretch")
+    key = _delivery_key(prefix, offer.id)
+    open_panel = st.session_state.get(key) in {"choose", "now"}
+    if offer.status != OfferStatus.FOLLOW_UP or offer.customer is None or open_panel:
+        return
+    if st.button("Reenviar", key=f"{prefix}_resend_{offer.id}"):
+        last = deliveries[0].channel
+        _reset_delivery(key)
+        st.session_state[key] = "now"
+        st.session_state[f"{key}_token"] = uuid.uuid4().hex
+        if last == DeliveryChannel.PRINT or not email_channel_refusal(offer):
+            st.session_state[f"{key}_channel"] = last
         st.rerun()

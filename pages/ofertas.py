@@ -7,15 +7,12 @@ import streamlit as st
 from lib import formatting, ui
 from lib.activities import add_activity, list_activities, list_events
 from lib.charts import temperature_chart
-from lib.deliveries import list_deliveries
 from lib.errors import OfferDeskError
 from lib.export import export_csv, export_xlsx
 from lib.lost_reasons import list_lost_reasons
 from lib.models import (
     ActivityKind,
     Availability,
-    DeliveryChannel,
-    DeliveryResult,
     OfferEventKind,
     OfferStatus,
 )
@@ -277,25 +274,8 @@ def show_customer(offer: OfferView) -> bool:
 
 def show_delivery(offer: OfferView) -> None:
     if offer.status == OfferStatus.FOLLOW_UP and offer.customer is not None:
-        ui.delivery_panel(engine, offer, "ofertas", user_id=viewer.user_id)
-    deliveries = list_deliveries(engine, offer.id)
-    if deliveries:
-        st.markdown("**Entregas**")
-        st.dataframe(
-            [
-                {
-                    "Fecha": formatting.day_time(delivery.created_at),
-                    "Forma": DeliveryChannel.LABELS[delivery.channel],
-                    "Destinatario": delivery.recipient,
-                    "Por": delivery.user_name,
-                    "Resultado": DeliveryResult.LABELS[delivery.result],
-                    "Motivo": delivery.error,
-                }
-                for delivery in deliveries
-            ],
-            hide_index=True,
-            width="stretch",
-        )
+        ui.delivery_panel(engine, offer, "ofertas", viewer=viewer)
+    ui.delivery_log(engine, offer, "ofertas", viewer=viewer)
 
 
 def show_follow_up(offer: OfferView) -> None:
@@ -356,7 +336,7 @@ def show_follow_up(offer: OfferView) -> None:
 def show_terms(offer: OfferView) -> None:
     if offer.status != OfferStatus.FOLLOW_UP:
         st.caption("La oferta está cerrada; reábrala para cambiar sus condiciones.")
-        st.table(ui.price_table(offer.prices))
+        st.table(ui.price_table(offer.prices, offer.vehicle))
         return
     with st.form(f"ofertas_terms_{offer.id}"):
         columns = st.columns(3)
@@ -395,7 +375,7 @@ def show_terms(offer: OfferView) -> None:
                     f"Condiciones de {offer.number} guardadas."
                 )
                 st.rerun()
-    st.table(ui.price_table(offer.prices))
+    st.table(ui.price_table(offer.prices, offer.vehicle))
 
 
 def show_outcome(offer: OfferView) -> None:

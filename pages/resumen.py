@@ -1,5 +1,7 @@
 """Resumen de la oferta: the offer as it will go, its customer, Crear oferta, Entregar oferta."""
 
+from dataclasses import replace
+
 import streamlit as st
 
 from lib import formatting, ui
@@ -61,6 +63,9 @@ else:
         transport_cents=draft.get("transport_cents", 0),
         co2_gkm=draft.get("co2_gkm"),
     )
+    if vehicle.co2_gkm is None and draft.get("co2_gkm") is not None:
+        # The CO2 typed for this offer names the registration tax band.
+        vehicle = replace(vehicle, co2_gkm=draft["co2_gkm"])
     temperature = draft["temperature"]
     customer = (
         get_customer(engine, draft["customer_id"]) if draft["customer_id"] else None
@@ -83,7 +88,7 @@ with left:
         )
     )
     st.subheader("Precio")
-    st.table(ui.price_table(prices))
+    st.table(ui.price_table(prices, vehicle))
     st.markdown(
         f"Temperatura: **{formatting.temperature(temperature)}** · Comercial: {salesperson.full_name}"
     )
@@ -139,5 +144,6 @@ with right:
     else:
         st.divider()
         if offer.status == OfferStatus.FOLLOW_UP:
-            ui.delivery_panel(engine, offer, "resumen", user_id=viewer.user_id)
+            ui.delivery_panel(engine, offer, "resumen", viewer=viewer)
+        ui.delivery_log(engine, offer, "resumen", viewer=viewer)
         st.page_link("pages/ofertas.py", label="Ir a Ofertas", icon="📋")

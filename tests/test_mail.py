@@ -22,6 +22,14 @@ from lib.documents import build_offer_pdf
 from lib.errors import DeliveryFailed
 from lib.mail import build_offer_email, mail_leaves_machine, send_email
 from tests.factories import make_customer, make_offer, make_salesperson, make_vehicle
+from tests.smtp_servers import (
+    SMTP_PASSWORD,
+    SMTP_USER,
+    only_vendedor,
+    self_signed,
+    silent_server,
+    smtp_server,
+)
 
 NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 CUSTOMER_EMAIL = "inigo.munoz@example.com"
@@ -135,7 +143,7 @@ def test_smtp_send_reports_the_server(recorder: tuple[Recorder, int]) -> None:
 def test_received_subject_reads_back_exactly(recorder: tuple[Recorder, int]) -> None:
     received = send_and_receive(recorder, offer_email())
 
-    assert received["Subject"] == "Su oferta 2026-000123 – Volkswagen Golf"  # noqa: RUF001
+    assert received["Subject"] == "Su oferta 2026-000123 – Volkswagen Golf"
 
 
 def test_received_recipient_keeps_accented_display_name(
@@ -285,7 +293,7 @@ def test_file_backend_writes_parseable_eml(tmp_path: Path) -> None:
     assert where == f"Guardado en {saved}; no ha salido de esta máquina."
     parsed = email.message_from_bytes(saved.read_bytes(), policy=policy.default)
     assert parsed["To"].addresses[0].display_name == "Íñigo Muñoz Peñalver"
-    assert parsed["Subject"] == "Su oferta 2026-000123 – Volkswagen Golf"  # noqa: RUF001
+    assert parsed["Subject"] == "Su oferta 2026-000123 – Volkswagen Golf"
     (attachment,) = parsed.iter_attachments()
     assert "Total 23.450,00 €" in pdf_text(attachment.get_content())
 
@@ -480,3 +488,165 @@ def test_accented_local_part_fails_in_spanish() -> None:
         build_offer_email(offer, b"%PDF-", Settings())
 
     assert "imprima la oferta" in failure.value.message
+
+
+def raw_headers(message: EmailMessage) -> bytes:
+    return message.as_bytes(policy=policy.SMTP).split(b"\r\n\r\n", 1)[0]
+
+
+def test_headers_on_the_wire_are_ascii_with_encoded_words() -> None:
+    message = offer_email(
+        customer=make_customer(first_name="Zoë", last_name="Núñez 😀"),
+        vehicle=make_vehicle(make="Škoda", model="Kodiaq"),
+    )
+
+    headers = raw_headers(message)
+
+    assert headers.isascii()
+    assert b"=?utf-8?" in headers
+    assert all(len(line) <= 78 for line in headers.split(b"\r\n"))
+    parsed = email.message_from_bytes(
+        message.as_bytes(policy=policy.SMTP), policy=policy.default
+    )
+    assert parsed["To"].addresses[0].display_name == "Zoë Núñez 😀"
+    assert parsed["Subject"] == "Su oferta 2026-000123 – Škoda Kodiaq"
+
+
+def test_non_ascii_attachment_name_is_encoded_per_rfc_2231() -> None:
+    message = offer_email(number="2026-Ñ00123")
+
+    raw = message.as_bytes(policy=policy.SMTP)
+
+    assert raw.isascii()
+    assert b"filename*=utf-8''Oferta_2026-%C3%9100123.pdf" in raw
+    parsed = email.message_from_bytes(raw, policy=policy.default)
+    (attachment,) = parsed.iter_attachments()
+    assert attachment.get_filename() == "Oferta_2026-Ñ00123.pdf"
+
+
+def test_bodies_carry_the_price_lines_of_the_pdf() -> None:
+    message = offer_email()
+
+    plain = message.get_body(("plain",)).get_content().replace("\xa0", " ")
+    html = message.get_body(("html",)).get_content().replace("\xa0", " ")
+
+    for label, amount in [
+        ("Precio del vehículo (IVA incluido)", "24.500,00 €"),
+        ("Descuento", "-1.050,00 €"),
+        ("Base imponible", "19.380,17 €"),
+        ("IVA 21 %", "4.069,83 €"),
+        ("Impuesto de matriculación", "No aplica"),
+        ("Total", "23.450,00 €"),
+    ]:
+        assert any(
+            line.startswith(label + ":") and line.endswith(amount)
+            for line in plain.splitlines()
+        ), label
+        assert f'<td>{label}</td><td align="right">' in html
+        assert amount in html
+
+
+def tls_settings(port: int, security: str, **changes: object) -> Settings:
+    return smtp_settings(port, smtp_security=security, **changes)
+
+
+def test_starttls_with_trusted_certificate_and_login_sends(tmp_path: Path) -> None:
+    certificate = self_signed(tmp_path)
+    with smtp_server(
+        tls_context=certificate.server_context(),
+        require_starttls=True,
+        authenticator=only_vendedor,
+    ) as (inbox, port):
+        where = send_email(
+            offer_email(),
+            tls_settings(
+                port,
+                "starttls",
+                smtp_ca_file=str(certificate.cert_file),
+                smtp_user=SMTP_USER,
+                smtp_password=SMTP_PASSWORD,
+            ),
+        )
+
+    assert where == f"Enviado al servidor de correo 127.0.0.1:{port}."
+    (received,) = inbox.messages()
+    assert received["To"].addresses[0].display_name == "Íñigo Muñoz Peñalver"
+
+
+def test_ssl_with_trusted_certificate_sends(tmp_path: Path) -> None:
+    certificate = self_signed(tmp_path)
+    with smtp_server(ssl_context=certificate.server_context()) as (inbox, port):
+        send_email(
+            offer_email(),
+            tls_settings(port, "ssl", smtp_ca_file=str(certificate.cert_file)),
+        )
+
+    assert [envelope.rcpt_tos for envelope in inbox.envelopes] == [[CUSTOMER_EMAIL]]
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_untrusted_certificate_fails_in_spanish(tmp_path: Path, security: str) -> None:
+    certificate = self_signed(tmp_path)
+    options = (
+        {"tls_context": certificate.server_context(), "require_starttls": True}
+        if security == "starttls"
+        else {"ssl_context": certificate.server_context()}
+    )
+    with (
+        smtp_server(**options) as (inbox, port),
+        pytest.raises(DeliveryFailed) as failure,
+    ):
+        send_email(offer_email(), tls_settings(port, security))
+
+    assert "no es de confianza" in failure.value.message
+    assert inbox.envelopes == []
+
+
+def test_certificate_for_another_name_fails_in_spanish(tmp_path: Path) -> None:
+    certificate = self_signed(tmp_path, host="correo.concesionario.example")
+    with (
+        smtp_server(ssl_context=certificate.server_context()) as (inbox, port),
+        pytest.raises(DeliveryFailed) as failure,
+    ):
+        send_email(
+            offer_email(),
+            tls_settings(port, "ssl", smtp_ca_file=str(certificate.cert_file)),
+        )
+
+    assert "no corresponde a su nombre" in failure.value.message
+    assert inbox.envelopes == []
+
+
+def test_missing_certificate_file_fails_in_spanish(tmp_path: Path) -> None:
+    with (
+        smtp_server() as (inbox, port),
+        pytest.raises(DeliveryFailed) as failure,
+    ):
+        send_email(
+            offer_email(),
+            tls_settings(port, "starttls", smtp_ca_file=str(tmp_path / "no.pem")),
+        )
+
+    assert "No se puede leer el fichero de certificados" in failure.value.message
+    assert inbox.envelopes == []
+
+
+def test_ssl_against_a_plain_server_fails_in_spanish() -> None:
+    with (
+        smtp_server() as (inbox, port),
+        pytest.raises(DeliveryFailed) as failure,
+    ):
+        send_email(offer_email(), tls_settings(port, "ssl", smtp_timeout=2.0))
+
+    assert "conexión cifrada" in failure.value.message
+    assert inbox.envelopes == []
+
+
+def test_ssl_to_a_silent_server_times_out_in_spanish() -> None:
+    with silent_server() as port:
+        started = time.monotonic()
+        with pytest.raises(DeliveryFailed) as failure:
+            send_email(offer_email(), tls_settings(port, "ssl", smtp_timeout=1.0))
+
+    assert time.monotonic() - started < 3.0
+    assert failure.value.message.endswith("no ha respondido en 1 s.")

@@ -67,6 +67,8 @@ def known_customer(app_db):
         last_name="Muñoz Peñalver",
         phone="612345678",
         email="inigo.munoz@correo.example",
+        email_consent=True,
+        email_consent_method="IN_PERSON",
     )
 
 
