@@ -314,8 +314,6 @@ def delivery_panel(
     key = _delivery_key(prefix, offer.id)
     stage = st.session_state.get(key)
     if stage is None:
-        if offer.changed_since_delivery:
-            st.warning(changed_since_delivery_message(offer))
         if st.button("Entregar oferta", key=f"{key}_open", type="primary"):
             st.session_state[key] = "choose"
             st.rerun()

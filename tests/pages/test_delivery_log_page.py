@@ -167,10 +167,16 @@ def test_changed_offer_says_so_before_the_next_send(
     )
 
     open_offer(app, offer)
+    key = f"ofertas_delivery_{offer.id}"
+    app.button(key=f"{key}_open").click().run()
+    app.button(key=f"{key}_now").click().run()
 
     warning = f"La oferta ha cambiado desde la última entrega del {delivered_on}."
     assert warning in [element.value for element in app.warning]
     assert list(delivery_log(app)["Revisión"]) == [1]
+    app.button(key=f"{key}_send").click().run()
+    assert list(delivery_log(app)["Revisión"]) == [2, 1]
+    assert warning not in [element.value for element in app.warning]
 
 
 def test_new_customer_form_records_consent_and_resumen_shows_the_log(
