@@ -8,11 +8,21 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
+from lib.auth import (
+    MIN_PASSWORD_LENGTH,
+    SecurityEventKind,
+    authenticate,
+    change_password,
+    first_start,
+    record_session_end,
+    viewer_for_identity,
+)
 from lib.config import Settings, load_settings
 from lib.customers import (
     CONSENT_METHODS,
@@ -30,16 +40,27 @@ from lib.deliveries import (
     no_consent_reason,
 )
 from lib.documents import prepare_fonts, price_lines
-from lib.errors import DuplicateCustomer, OfferDeskError
+from lib.errors import DuplicateCustomer, NotFound, OfferDeskError
 from lib.formatting import day, day_time, money, number, phone
 from lib.mail import mail_leaves_machine
-from lib.models import Availability, DeliveryChannel, DeliveryResult, OfferStatus
+from lib.models import (
+    Availability,
+    DeliveryChannel,
+    DeliveryResult,
+    OfferStatus,
+    utcnow,
+)
 from lib.pricing import PriceBreakdown
+from lib.users import UserAccount, get_account
 from lib.views import CustomerView, OfferView, VehicleView, Viewer
 
 logger = logging.getLogger(__name__)
 
 VIEWER_KEY = "viewer"
+LAST_ACTIVITY_KEY = "last_activity"
+LOGIN_NOTICE_KEY = "login_notice"
+OIDC_REFUSED_KEY = "login_oidc_refused"
+PASSWORD_NOTICE_KEY = "password_notice"
 NOTICE_KEY = "ofertas_notice"
 
 
@@ -59,10 +80,7 @@ def settings() -> Settings:
 def _engine_for(url: str, demo_data: bool) -> Engine:
     engine = make_engine(url)
     migrate(engine)
-    if demo_data:
-        from lib.demo import load_demo_data
-
-        load_demo_data(engine)
+    first_start(engine, demo_data=demo_data)
     return engine
 
 
@@ -84,14 +102,17 @@ def engine() -> Engine:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Show an ``OfferDeskError`` as ``st.error``; anything else as a generic message."""
+    """Show an ``OfferDeskError`` as ``st.error``; anything else, a generic message."""
     try:
         yield
     except OfferDeskError as error:
         st.error(error.message)
     except Exception:
         logger.exception("Unexpected error")
-        st.error("Se ha producido un error inesperado. Inténtelo de nuevo; si persiste, avise al administrador.")
+        st.error(
+            "Se ha producido un error inesperado. Inténtelo de nuevo; si persiste, "
+            "avise al administrador."
+        )
 
 
 FRAME_KEY = "frame_ran"
@@ -123,6 +144,195 @@ def current_user_id() -> int | None:
     """The id of the user signed in to this browser session."""
     viewer = current_viewer()
     return viewer.user_id if viewer is not None else None
+
+
+def require_viewer(*, while_changing_password: bool = False) -> Viewer:
+    """The signed-in viewer, checked; every page calls this before it draws.
+
+    Streamlit runs a file of ``pages/`` by itself on a rerun of that page,
+    without app.py, so the check is repeated here: an expired, deactivated or
+    absent session, or a password that must change first, goes back to the
+    frame, which shows the login or the password form. Draws the sidebar
+    with the user's name, role and Cerrar sesión.
+    """
+    engine_ = engine()
+    account = signed_in_account(engine_)
+    blocked = account is None or (
+        must_change_password(account) and not while_changing_password
+    )
+    if blocked:
+        st.switch_page("app.py")
+    account_sidebar(engine_, account)
+    return current_viewer()
+
+
+def oidc_configured() -> bool:
+    """True when ``.streamlit/secrets.toml`` has an ``[auth]`` section."""
+    return bool(_secrets().get("auth"))
+
+
+def start_session(viewer: Viewer) -> None:
+    """Sign a viewer in to this browser session, as the login does."""
+    st.session_state[VIEWER_KEY] = viewer
+    st.session_state[LAST_ACTIVITY_KEY] = utcnow()
+
+
+def _end_session(engine: Engine, event: str, notice: str = "") -> None:
+    viewer = current_viewer()
+    if viewer is not None:
+        record_session_end(engine, viewer.user_id, event)
+    st.session_state.clear()
+    if notice:
+        st.session_state[LOGIN_NOTICE_KEY] = notice
+
+
+def signed_in_account(engine: Engine) -> UserAccount | None:
+    """The account signed in to this session, checked on every run; else None.
+
+    A session unused for ``session_idle_minutes`` ends, and so does one whose
+    user was deactivated meanwhile. A changed role applies at once.
+    """
+    viewer = current_viewer()
+    if viewer is None:
+        return None
+    now = utcnow()
+    idle = timedelta(minutes=settings().session_idle_minutes)
+    last = st.session_state.get(LAST_ACTIVITY_KEY)
+    if last is None or now - last > idle:
+        logger.info("Session of user %s expired", viewer.user_id)
+        _end_session(
+            engine,
+            SecurityEventKind.SESSION_EXPIRED,
+            "Su sesión ha caducado por inactividad. Vuelva a entrar.",
+        )
+        return None
+    try:
+        account = get_account(engine, viewer.user_id)
+    except NotFound:
+        account = None
+    if account is None or not account.active:
+        _end_session(engine, SecurityEventKind.LOGOUT, "Su cuenta ya no está activa.")
+        return None
+    st.session_state[LAST_ACTIVITY_KEY] = now
+    if account.role != viewer.role:
+        st.session_state[VIEWER_KEY] = Viewer(user_id=account.id, role=account.role)
+    return account
+
+
+def must_change_password(account: UserAccount) -> bool:
+    """True when the account has to choose a password before anything else."""
+    return account.must_change_password and not oidc_configured()
+
+
+def login_page() -> None:
+    """Iniciar sesión: the only thing a browser without a session sees."""
+    engine_ = engine()
+    st.title("Iniciar sesión")
+    notice = st.session_state.pop(LOGIN_NOTICE_KEY, None)
+    if notice:
+        st.info(notice)
+    if oidc_configured():
+        _oidc_login(engine_)
+        return
+    with st.form("login_form", clear_on_submit=True):
+        username = st.text_input("Usuario", key="login_username")
+        password = st.text_input("Contraseña", type="password", key="login_password")
+        submitted = st.form_submit_button("Entrar", type="primary")
+    if submitted:
+        try:
+            viewer = authenticate(engine_, username, password, settings=settings())
+        except OfferDeskError as error:
+            st.error(error.message)
+            return
+        start_session(viewer)
+        st.rerun()
+
+
+def _oidc_login(engine_: Engine) -> None:
+    if not st.user.is_logged_in:
+        if st.button("Entrar", type="primary", key="login_oidc"):
+            st.login()
+        return
+    refused = st.session_state.get(OIDC_REFUSED_KEY)
+    if refused is None:
+        try:
+            viewer = viewer_for_identity(
+                engine_,
+                subject=str(st.user.get("sub") or ""),
+                email=str(st.user.get("email") or ""),
+                email_verified=st.user.get("email_verified"),
+            )
+        except OfferDeskError as error:
+            refused = st.session_state[OIDC_REFUSED_KEY] = error.message
+        else:
+            start_session(viewer)
+            st.rerun()
+    st.error(refused)
+    if st.button("Cerrar sesión", key="login_oidc_logout"):
+        st.session_state.clear()
+        st.logout()
+
+
+def change_password_page() -> None:
+    """Cambiar la contraseña: required after a one-time password, optional later."""
+    engine_ = engine()
+    viewer = require_viewer(while_changing_password=True)
+    st.title("Cambiar la contraseña")
+    account = get_account(engine_, viewer.user_id)
+    if account.must_change_password:
+        st.info(
+            "Está usando una contraseña de un solo uso. Elija una contraseña "
+            f"nueva de al menos {MIN_PASSWORD_LENGTH} caracteres para continuar."
+        )
+    with st.form("password_form", clear_on_submit=True):
+        old = st.text_input("Contraseña actual", type="password", key="password_old")
+        new = st.text_input("Nueva contraseña", type="password", key="password_new")
+        again = st.text_input(
+            "Repita la nueva contraseña", type="password", key="password_again"
+        )
+        submitted = st.form_submit_button("Cambiar contraseña", type="primary")
+    if not submitted:
+        return
+    if new != again:
+        st.error("Las dos contraseñas nuevas no coinciden.")
+        return
+    try:
+        change_password(engine_, viewer.user_id, old, new)
+    except OfferDeskError as error:
+        st.error(error.message)
+        return
+    st.session_state[PASSWORD_NOTICE_KEY] = "Contraseña cambiada."
+    st.rerun()
+
+
+def account_sidebar(engine_: Engine, account: UserAccount) -> None:
+    """Who is signed in, their role, and Cerrar sesión."""
+    with st.sidebar:
+        st.markdown(f"**{account.full_name}**  \n{account.role_label}")
+        notice = st.session_state.pop(PASSWORD_NOTICE_KEY, None)
+        if notice:
+            st.success(notice)
+        if st.button("Cerrar sesión", key="app_logout"):
+            _end_session(engine_, SecurityEventKind.LOGOUT)
+            if oidc_configured():
+                st.logout()
+            st.switch_page("app.py")
+        if settings().mail_backend == "file":
+            st.caption(
+                "📁 Modo de demostración: los correos se guardan como ficheros en "
+                "el servidor; ninguno sale de esta máquina."
+            )
+        _idle_watch()
+
+
+@st.fragment(run_every=timedelta(minutes=1))
+def _idle_watch() -> None:
+    # Ends an idle session on screen too, not only at the next click: a
+    # showroom screen left alone stops showing customers' data.
+    last = st.session_state.get(LAST_ACTIVITY_KEY)
+    idle = timedelta(minutes=settings().session_idle_minutes)
+    if last is not None and utcnow() - last > idle:
+        st.switch_page("app.py")
 
 
 def vehicle_label(vehicle: VehicleView) -> str:

@@ -12,9 +12,9 @@ from lib.vehicles import create_factory_order, get_vehicle, search_vehicles
 DRAFT_KEY = "offer_draft"
 
 ui.require_frame()
+ui.require_viewer()
 st.title("Nueva oferta")
 engine = ui.engine()
-ui.require_viewer()
 
 
 source = st.radio(

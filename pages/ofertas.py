@@ -47,12 +47,9 @@ STATUS_FILTERS = {
 CURSORS_KEY = "ofertas_cursors"
 
 ui.require_frame()
+viewer = ui.require_viewer()
 st.title("Ofertas")
 engine = ui.engine()
-viewer = ui.current_viewer()
-if viewer is None:
-    st.info("Inicie sesión para ver las ofertas.")
-    st.stop()
 notice = st.session_state.pop(ui.NOTICE_KEY, None)
 if notice:
     st.info(notice)

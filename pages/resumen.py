@@ -16,9 +16,9 @@ DRAFT_KEY = "offer_draft"
 OFFER_KEY = "resumen_offer_id"
 
 ui.require_frame()
+viewer = ui.require_viewer()
 st.title("Resumen de la oferta")
 engine = ui.engine()
-viewer = ui.require_viewer()
 draft = st.session_state.get(DRAFT_KEY)
 offer_id = st.session_state.get(OFFER_KEY)
 if draft is None and offer_id is None:

@@ -52,6 +52,7 @@ def _show_report(report: StockImportReport) -> None:
 
 
 ui.require_frame()
+ui.require_viewer()
 st.title("Stock")
 engine = ui.engine()
 notice = st.session_state.pop(NOTICE_KEY, None)

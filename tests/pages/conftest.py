@@ -2,18 +2,54 @@
 
 import email
 import email.policy
+import functools
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lib.auth import hash_password
 from lib.customers import create_customer
-from lib.db import make_engine
-from lib.models import Availability
+from lib.db import make_engine, transaction
+from lib.models import Availability, Role, User
 from lib.users import create_user
 from lib.vehicles import create_factory_order, update_vehicle_identifiers
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
+PASSWORD = "contraseña-de-pruebas"
+
+
+@functools.cache
+def _password_hash() -> str:
+    # Argon2 is slow on purpose: hash the tests' password once per run.
+    return hash_password(PASSWORD)
+
+
+def give_password(engine, user_id: int, *, must_change: bool = False) -> None:
+    """Store PASSWORD for a user, as a finished password change leaves it."""
+    with transaction(engine) as session:
+        user = session.get(User, user_id)
+        user.password_hash = _password_hash()
+        user.must_change_password = must_change
+
+
+def log_in(at: AppTest, username: str, password: str = PASSWORD) -> AppTest:
+    """Fill in and send the real login form."""
+    assert [title.value for title in at.title] == ["Iniciar sesión"]
+    at.text_input(key="login_username").input(username)
+    at.text_input(key="login_password").input(password)
+    at.button(key="FormSubmitter:login_form-Entrar").click().run()
+    return at
+
+
+def open_app(username: str | None = None) -> AppTest:
+    """The app run once; logged in as ``username`` through the form if given."""
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    if username is not None:
+        log_in(at, username)
+    assert not at.exception, at.exception
+    return at
 
 
 @pytest.fixture
@@ -30,12 +66,42 @@ def app_db(monkeypatch: pytest.MonkeyPatch, sqlite_url: str, tmp_path: Path):
 
 @pytest.fixture
 def seller(app_db):
-    return create_user(
+    """Lucía, a salesperson (comercial) who can log in with PASSWORD."""
+    made = create_user(
         app_db,
         username="lucia",
         full_name="Lucía Fernández Ibáñez",
         email="lucia@concesionario.example",
     )
+    give_password(app_db, made.id)
+    return made
+
+
+@pytest.fixture
+def other_seller(app_db):
+    """Jordi, another salesperson who can log in with PASSWORD."""
+    made = create_user(
+        app_db,
+        username="jordi",
+        full_name="Jordi Puig Martí",
+        email="jordi@concesionario.example",
+    )
+    give_password(app_db, made.id)
+    return made
+
+
+@pytest.fixture
+def manager(app_db):
+    """Marta, a sales manager (gerente) who can log in with PASSWORD."""
+    made = create_user(
+        app_db,
+        username="marta",
+        full_name="Marta Sánchez Ruiz",
+        role=Role.MANAGER,
+        email="marta@concesionario.example",
+    )
+    give_password(app_db, made.id)
+    return made
 
 
 @pytest.fixture
@@ -74,10 +140,9 @@ def known_customer(app_db):
 
 @pytest.fixture
 def app(app_db, seller) -> AppTest:
-    """The app, run once, on Nueva oferta."""
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
+    """The app with Lucía logged in through the login form, on Nueva oferta."""
+    at = open_app("lucia")
+    assert at.title[0].value == "Nueva oferta"
     return at
 
 

@@ -12,6 +12,8 @@ from lib.db import reading
 from lib.models import Availability, StockImport, Vehicle
 from lib.stock import import_stock
 
+from .conftest import open_app
+
 APP = Path(__file__).resolve().parents[2] / "app.py"
 
 STOCK = """\
@@ -26,9 +28,13 @@ def import_csv(engine: Engine, content: str, file_name: str = "stock.csv") -> No
     import_stock(engine, io.BytesIO(content.encode("utf-8")), file_name=file_name)
 
 
+@pytest.fixture(autouse=True)
+def stock_keeper(seller) -> None:
+    """Every Stock page test runs with Lucía logged in."""
+
+
 def stock_page(app_db: Engine) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=30)
-    at.run()
+    at = open_app("lucia")
     at.switch_page("pages/stock.py")
     at.run()
     assert not at.exception, at.exception
