@@ -50,7 +50,12 @@ def show_customer(customer: object) -> None:
 
 
 if offer_id is not None:
-    offer = get_offer(engine, offer_id, viewer)
+    try:
+        offer = get_offer(engine, offer_id, viewer)
+    except OfferDeskError as error:
+        st.session_state.pop(OFFER_KEY, None)
+        st.error(error.message)
+        st.stop()
     vehicle, prices, temperature = offer.vehicle, offer.prices, offer.temperature
     customer, salesperson = offer.customer, offer.salesperson
     st.success(f"Oferta {offer.number} · {OfferStatus.LABELS[offer.status]}")
