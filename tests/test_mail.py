@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from lib.config import Settings
@@ -650,3 +652,22 @@ def test_ssl_to_a_silent_server_times_out_in_spanish() -> None:
 
     assert time.monotonic() - started < 3.0
     assert failure.value.message.endswith("no ha respondido en 1 s.")
+
+
+@settings(max_examples=60, deadline=None)
+@given(first_name=st.text(max_size=60), last_name=st.text(max_size=60))
+def test_any_unicode_name_travels_in_one_header_line(
+    first_name: str, last_name: str
+) -> None:
+    customer = make_customer(first_name=first_name or "Ana", last_name=last_name)
+    message = build_offer_email(make_offer(customer=customer), b"%PDF-", Settings())
+
+    raw = message.as_bytes(policy=policy.SMTP)
+    parsed = email.message_from_bytes(raw, policy=policy.default)
+
+    assert raw.split(b"\r\n\r\n", 1)[0].isascii()
+    assert parsed["Bcc"] is None
+    assert parsed["To"].addresses[0].addr_spec == CUSTOMER_EMAIL
+    name = parsed["To"].addresses[0].display_name
+    assert name == message["To"].addresses[0].display_name
+    assert "\n" not in name and "\r" not in name
