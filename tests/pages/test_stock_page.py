@@ -1,7 +1,6 @@
 """The Stock page: import, the paged list, search and the identifiers form."""
 
 import io
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -13,8 +12,6 @@ from lib.models import Availability, StockImport, Vehicle
 from lib.stock import import_stock
 
 from .conftest import open_app
-
-APP = Path(__file__).resolve().parents[2] / "app.py"
 
 STOCK = """\
 mileage,make,model,fuel,gear,offerType,price,hp,year
