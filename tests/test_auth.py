@@ -1,5 +1,6 @@
 """Passwords, logins, lockouts, password changes, first start, OIDC identities."""
 
+import functools
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -51,11 +52,15 @@ def events(engine: Engine, kind: str | None = None) -> list[SecurityEvent]:
         return found
 
 
+# Argon2 is slow on purpose; a test that only needs a stored password reuses one.
+cached_hash = functools.cache(hash_password)
+
+
 def set_password(engine: Engine, username: str, password: str, **changes) -> None:
     """Store a password the way a finished password change leaves it."""
     with transaction(engine) as session:
         user = session.scalar(select(User).where(User.username == username))
-        user.password_hash = hash_password(password)
+        user.password_hash = cached_hash(password)
         user.must_change_password = False
         for name, value in changes.items():
             setattr(user, name, value)
