@@ -79,7 +79,7 @@ def _dni(number: int) -> str:
 
 
 def _vin(make: str, rng: random.Random) -> str:
-    tail = "".join(rng.choice(VIN_CHARACTERS) for _ in range(8))
+    tail = "".join(rng.choice(VIN_CHARACTERS) for _ in range(9))
     return (
         f"{WMI.get(make, 'VSS')}ZZZ{rng.choice('ABCDEFGH')}{tail}{rng.randrange(10)}"[
             :17

@@ -943,8 +943,13 @@ def list_offers(
     page_size: int = PAGE_SIZE,
     status: str | None = None,
     search: str = "",
+    with_total: bool = True,
 ) -> OfferPage:
-    """One page of the offers that match, newest first, starting after ``cursor``."""
+    """One page of the offers that match, newest first, starting after ``cursor``.
+
+    ``with_total=False`` skips counting, for a caller that counts otherwise
+    (the Ofertas page sums its chart's groups instead).
+    """
     filters = filters or OfferFilter(status=status, search=search)
     conditions = _conditions(engine, viewer, filters)
     ids_statement = _ordered_ids(conditions, cursor, page_size + 1)
@@ -958,7 +963,7 @@ def list_offers(
             offer.id: offer_view(offer, reasons.get(offer.lost_reason_id, ""))
             for offer in rows
         }
-    total, exact = count_offers(engine, viewer, filters)
+    total, exact = count_offers(engine, viewer, filters) if with_total else (-1, False)
     next_cursor = None
     if len(found) > page_size:
         last = found[page_size - 1]

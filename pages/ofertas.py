@@ -141,19 +141,18 @@ def current_cursors(filters: OfferFilter) -> list:
     return stored[1]
 
 
-def show_list(filters: OfferFilter) -> list[OfferView]:
+def show_list(filters: OfferFilter, total: int) -> list[OfferView]:
     """One page of the list, with its pager and exports; returns the page's offers."""
     cursors = current_cursors(filters)
-    page = list_offers(engine, viewer=viewer, filters=filters, cursor=cursors[-1])
-    if page.total == 0 and not page.offers:
+    page = list_offers(
+        engine, viewer=viewer, filters=filters, cursor=cursors[-1], with_total=False
+    )
+    if not page.offers:
         st.info("No hay ofertas con este filtro.")
         return []
     st.dataframe(offers_table(page.offers), hide_index=True, width="stretch")
-    found = formatting.number(page.total)
     pager = st.columns([2, 1, 1, 2, 2])
-    pager[0].caption(
-        f"Página {len(cursors)} · {found if page.total_is_exact else 'más de ' + found} ofertas"
-    )
+    pager[0].caption(f"Página {len(cursors)} · {formatting.number(total)} ofertas")
     if pager[1].button(
         "◀ Anterior", key="ofertas_previous", disabled=len(cursors) == 1
     ):
@@ -485,8 +484,12 @@ for column, status in zip(columns, OfferStatus.LABELS, strict=False):
 columns[3].metric("Todas", formatting.number(sum(counts.values())))
 
 filters = read_filters(viewer)
+offers: list[OfferView] = []
+bands = None
 with ui.user_errors():
-    offers = show_list(filters)
+    # One grouped query gives the chart and the number of offers that match.
+    bands = temperature_band_counts(engine, viewer=viewer, filters=filters)
+    offers = show_list(filters, int(bands["offers"].sum()))
 
 st.subheader("Seleccionar oferta")
 offer = selected_offer(offers)
@@ -508,10 +511,5 @@ if offer is not None:
         with history:
             show_history(offer)
 
-with ui.user_errors():
-    st.plotly_chart(
-        temperature_chart(
-            temperature_band_counts(engine, viewer=viewer, filters=filters)
-        ),
-        width="stretch",
-    )
+if bands is not None and not bands.empty:
+    st.plotly_chart(temperature_chart(bands), width="stretch")
