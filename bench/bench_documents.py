@@ -7,7 +7,8 @@ times in one process. The first build of a cold process reads and cuts the
 fonts; the app does that once at start (``prepare_fonts``), so it is measured
 apart, then the first build after it and the later ones, which show the
 steady cost. A customer in Greek needs a cut of the font of its own: its first
-and later builds are shown too. Then builds the email with that PDF and sends
+and later builds are shown too, and so are those of an Arabic name, which is
+shaped with HarfBuzz. Then builds the email with that PDF and sends
 it to an aiosmtpd server on loopback, and saves it with the file backend to a
 temporary outbox. Times are wall-clock milliseconds.
 """
@@ -59,7 +60,7 @@ def _p95(times: list[float]) -> float:
 
 def _row(label: str, runs: int | str, median: float, p95: float | None = None) -> str:
     p95_text = "" if p95 is None else f"{p95:9.1f}"
-    return f"{label:<44} {runs!s:>5} {median:9.1f} {p95_text:>9}"
+    return f"{label:<46} {runs!s:>5} {median:9.1f} {p95_text:>9}"
 
 
 def main() -> None:
@@ -84,6 +85,7 @@ def main() -> None:
     settings = Settings()
     offer = make_offer()
     greek = make_offer(customer=make_customer(first_name="Ζωή", last_name="Παππά"))
+    arabic = make_offer(customer=make_customer(first_name="محمد", last_name="Pérez"))
 
     cold_ms = _times_ms(lambda: build_offer_pdf(offer, settings, now=NOW), 1)[0]
     # Forget what the cold build cached, to time each step on its own.
@@ -96,6 +98,10 @@ def main() -> None:
     greek_first_ms = _times_ms(lambda: build_offer_pdf(greek, settings, now=NOW), 1)
     greek_builds = _times_ms(
         lambda: build_offer_pdf(greek, settings, now=NOW), args.builds
+    )
+    build_offer_pdf(arabic, settings, now=NOW)
+    arabic_builds = _times_ms(
+        lambda: build_offer_pdf(arabic, settings, now=NOW), args.builds
     )
     pdf = build_offer_pdf(offer, settings, now=NOW)
 
@@ -128,7 +134,7 @@ def main() -> None:
             args.sends,
         )
 
-    print(f"{'step (ms)':<44} {'runs':>5} {'median':>9} {'p95':>9}")
+    print(f"{'step (ms)':<46} {'runs':>5} {'median':>9} {'p95':>9}")
     print(_row("import lib.documents, lib.mail, aiosmtpd", 1, import_ms))
     print(_row("offer PDF, first build of a cold process", 1, cold_ms))
     print(_row("fonts read and cut (once, at app start)", 1, prepare_ms))
@@ -148,6 +154,14 @@ def main() -> None:
             len(greek_builds),
             statistics.median(greek_builds),
             _p95(greek_builds),
+        )
+    )
+    print(
+        _row(
+            "offer PDF, Arabic name (shaped), later builds",
+            len(arabic_builds),
+            statistics.median(arabic_builds),
+            _p95(arabic_builds),
         )
     )
     print(

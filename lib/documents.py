@@ -15,9 +15,11 @@ depend on what was built before.
 """
 
 import copy
+import dataclasses
 import functools
 import io
 import logging
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -228,6 +230,8 @@ def build_offer_pdf(offer: OfferView, settings: Settings, *, now: datetime) -> b
     """
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
     pdf = OfferDocument(settings, offer.number)
+    if _has_right_to_left(offer, settings):
+        _shape_text(pdf, offer.number)
     pdf.set_creation_date(now)
     pdf.set_title(f"Oferta {offer.number}")
     pdf.set_author(settings.dealership_name)
@@ -251,6 +255,32 @@ def build_offer_pdf(offer: OfferView, settings: Settings, *, now: datetime) -> b
         )
     logger.debug("Offer %s PDF built, %s bytes", offer.number, len(document))
     return document
+
+
+def _has_right_to_left(offer: OfferView, settings: Settings) -> bool:
+    """True when anything the offer prints is written right to left (Arabic...)."""
+    texts = [offer.notes, *_texts(settings), *_texts(offer.vehicle)]
+    texts += [*_texts(offer.salesperson), *_texts(offer.customer)]
+    return any(
+        unicodedata.bidirectional(ch) in {"R", "AL"} for text in texts for ch in text
+    )
+
+
+def _texts(view: object) -> list[str]:
+    if view is None:
+        return []
+    values = (getattr(view, field.name) for field in dataclasses.fields(view))
+    return [value for value in values if isinstance(value, str)]
+
+
+def _shape_text(pdf: OfferDocument, number: str) -> None:
+    # Arabic letters join and right-to-left words run the right way only
+    # through HarfBuzz; shaping is slower, so only documents that need it
+    # pay for it. Without uharfbuzz the letters still print, unjoined.
+    try:
+        pdf.set_text_shaping(True)
+    except FPDFException:
+        logger.warning("Offer %s: text shaping unavailable, printed unshaped", number)
 
 
 def offer_pdf_filename(offer: OfferView) -> str:

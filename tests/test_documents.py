@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from fontTools.ttLib import TTFont
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -400,15 +401,33 @@ def test_any_script_prints_or_shows_a_replacement_mark(
     assert f"{printed} Pérez" in text
 
 
-def test_arabic_prints_its_letters_without_replacement() -> None:
+def embedded_font_codes(document: bytes) -> set[int]:
+    """The characters the embedded fonts map, read from their own cmap tables."""
+    codes: set[int] = set()
+    fonts = PdfReader(io.BytesIO(document)).pages[0]["/Resources"]["/Font"]
+    for font in fonts.values():
+        descendant = font.get_object()["/DescendantFonts"][0].get_object()
+        stream = descendant["/FontDescriptor"].get_object()["/FontFile2"]
+        codes |= set(TTFont(io.BytesIO(stream.get_object().get_data())).getBestCmap())
+    return codes
+
+
+def test_arabic_is_shaped_into_joined_letters() -> None:
     customer = make_customer(first_name="محمد", last_name="Pérez")
 
-    text = pdf_text(build_offer_pdf(make_offer(customer=customer), Settings(), now=NOW))
+    document = build_offer_pdf(make_offer(customer=customer), Settings(), now=NOW)
 
-    # Drawn letter by letter, left to right: fpdf2 joins and orders Arabic
-    # only with text shaping, which is not installed.
+    text = pdf_text(document)
     assert all(letter in text for letter in "محمد")
     assert "\ufffd" not in text
+    # Joined forms: initial and medial meem, final dal (U+FEE3, U+FEE4, U+FEAA).
+    assert {0xFEE3, 0xFEE4, 0xFEAA} <= embedded_font_codes(document)
+
+
+def test_latin_offer_is_not_shaped() -> None:
+    document = build_offer_pdf(make_offer(), Settings(), now=NOW)
+
+    assert not any(0xFB00 <= code <= 0xFEFF for code in embedded_font_codes(document))
 
 
 def test_bytes_do_not_depend_on_documents_built_before() -> None:
