@@ -54,7 +54,9 @@ def only_offer(engine):
     return offers[0]
 
 
-def test_resumen_select_customer_create_and_email(app, app_db, stock_vehicle, known_customer, tmp_path):
+def test_resumen_select_customer_create_and_email(
+    app, app_db, stock_vehicle, known_customer, tmp_path
+):
     go_to_resumen(app)
     pick_customer(app, "resumen", "Muñoz", known_customer.id)
     assert "Íñigo Muñoz Peñalver" in texts(app)
@@ -76,7 +78,9 @@ def test_resumen_select_customer_create_and_email(app, app_db, stock_vehicle, kn
     assert delivered.last_delivered_at is not None
 
 
-def test_resumen_no_se_ha_encontrado_creates_customer_and_prints(app, app_db, stock_vehicle, tmp_path):
+def test_resumen_no_se_ha_encontrado_creates_customer_and_prints(
+    app, app_db, stock_vehicle, tmp_path
+):
     go_to_resumen(app)
     app.button(key="resumen_pick_customer").click().run()
     app.text_input(key="resumen_customer_query").input("Zoë").run()
@@ -104,7 +108,9 @@ def test_resumen_no_se_ha_encontrado_creates_customer_and_prints(app, app_db, st
     assert get_offer(app_db, offer.id).last_delivered_at is not None
 
 
-def test_no_se_ha_encontrado_rejects_bad_phone_and_stores_nothing(app, app_db, stock_vehicle):
+def test_no_se_ha_encontrado_rejects_bad_phone_and_stores_nothing(
+    app, app_db, stock_vehicle
+):
     go_to_resumen(app)
     app.button(key="resumen_pick_customer").click().run()
     app.button(key="resumen_not_found").click().run()
@@ -112,13 +118,17 @@ def test_no_se_ha_encontrado_rejects_bad_phone_and_stores_nothing(app, app_db, s
     app.text_input(key="resumen_phone").input("12345")
     app.button(key="FormSubmitter:resumen_customer_form-Guardar cliente").click().run()
 
-    assert [e.value for e in app.error] == ["El teléfono «12345» no es un número válido."]
+    assert [e.value for e in app.error] == [
+        "El teléfono «12345» no es un número válido."
+    ]
     assert not app.exception
     with reading(app_db) as session:
         assert session.scalar(select(func.count(Customer.id))) == 0
 
 
-def test_no_se_ha_encontrado_offers_existing_customer(app, app_db, stock_vehicle, known_customer):
+def test_no_se_ha_encontrado_offers_existing_customer(
+    app, app_db, stock_vehicle, known_customer
+):
     go_to_resumen(app)
     app.button(key="resumen_pick_customer").click().run()
     app.button(key="resumen_not_found").click().run()
@@ -156,7 +166,9 @@ def test_crear_oferta_twice_stores_one_offer(app, app_db, stock_vehicle):
     assert list_offers(app_db).total == 1
 
 
-def test_no_entregar_ahora_lands_on_ofertas(app, app_db, stock_vehicle, known_customer, tmp_path):
+def test_no_entregar_ahora_lands_on_ofertas(
+    app, app_db, stock_vehicle, known_customer, tmp_path
+):
     go_to_resumen(app)
     pick_customer(app, "resumen", "Muñoz", known_customer.id)
     app.button(key="resumen_create").click().run()
@@ -176,7 +188,9 @@ def test_no_entregar_ahora_lands_on_ofertas(app, app_db, stock_vehicle, known_cu
         assert session.scalar(select(func.count(Delivery.id))) == 0
 
 
-def test_ofertas_add_customer_then_print(app, app_db, seller, stock_vehicle, known_customer):
+def test_ofertas_add_customer_then_print(
+    app, app_db, seller, stock_vehicle, known_customer
+):
     offer = create_offer(
         app_db,
         request_token=uuid.uuid4().hex,
@@ -207,7 +221,9 @@ def test_ofertas_add_customer_then_print(app, app_db, seller, stock_vehicle, kno
     assert results == [DeliveryResult.SENT]
 
 
-def test_ofertas_email_without_address_is_not_offered(app, app_db, seller, stock_vehicle):
+def test_ofertas_email_without_address_is_not_offered(
+    app, app_db, seller, stock_vehicle
+):
     from lib.customers import create_customer
 
     customer = create_customer(app_db, first_name="Begoña", phone="634567890")
@@ -230,23 +246,3 @@ def test_ofertas_email_without_address_is_not_offered(app, app_db, seller, stock
     assert "Begoña no tiene correo electrónico: imprima la oferta." in texts(app)
     assert app.button(key=f"{key}_send").label == "Imprimir oferta"
     assert get_offer(app_db, offer.id).delivery_count == 0
-
-
-def test_ofertas_mark_won_and_filter(app, app_db, seller, stock_vehicle):
-    offer = create_offer(
-        app_db,
-        request_token=uuid.uuid4().hex,
-        vehicle_id=stock_vehicle.id,
-        salesperson_id=seller.id,
-        price_cents=stock_vehicle.price_cents,
-        temperature=0.9,
-    )
-    app.switch_page("pages/ofertas.py").run()
-    app.selectbox(key="ofertas_selected").set_value(offer.id).run()
-    app.button(key=f"ofertas_won_{offer.id}").click().run()
-
-    assert get_offer(app_db, offer.id).status == OfferStatus.WON
-    assert f"Oferta {offer.number} marcada como Éxito." in texts(app)
-    assert "No hay ofertas con este filtro." in texts(app)
-    app.radio(key="ofertas_status").set_value(OfferStatus.WON).run()
-    assert list(app.dataframe[0].value["Estado"]) == ["Éxito"]
