@@ -22,7 +22,13 @@ def test_money_reads_spanish(cents, text):
 
 @pytest.mark.parametrize(
     ("typed", "cents"),
-    [("1.500,50", 150050), ("1500", 150000), ("950,5", 95050), ("", 0), ("1.500 €", 150000)],
+    [
+        ("1.500,50", 150050),
+        ("1500", 150000),
+        ("950,5", 95050),
+        ("", 0),
+        ("1.500 €", 150000),
+    ],
 )
 def test_parse_money_takes_spanish_amounts(typed, cents):
     assert formatting.parse_money(typed) == cents
@@ -45,7 +51,10 @@ def test_day_uses_madrid_time():
     assert formatting.day(datetime(2026, 12, 3, 23, 30, tzinfo=UTC)) == "04/12/2026"
     assert formatting.day(date(2026, 12, 3)) == "03/12/2026"
     assert formatting.day(None) == ""
-    assert formatting.day_time(datetime(2026, 7, 1, 8, 5, tzinfo=UTC)) == "01/07/2026 10:05"
+    assert (
+        formatting.day_time(datetime(2026, 7, 1, 8, 5, tzinfo=UTC))
+        == "01/07/2026 10:05"
+    )
 
 
 @pytest.mark.parametrize(
