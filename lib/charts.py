@@ -37,6 +37,7 @@ def temperature_chart(counts: pd.DataFrame) -> go.Figure:
         title="Ofertas por temperatura y estado",
         xaxis_title="Temperatura",
         yaxis_title="Ofertas",
+        yaxis={"tickformat": ",d", "rangemode": "tozero", "dtick": None},
         legend_title="Estado",
         separators=",.",
         margin={"t": 50, "b": 40, "l": 40, "r": 10},

@@ -1088,7 +1088,8 @@ def offers_table(offers: list[OfferView]) -> pd.DataFrame:
                 "Teléfono": formatting.phone(customer.phone) if customer else "",
                 "Correo": (customer.email or "") if customer else "",
                 "Temperatura": formatting.temperature(offer.temperature),
-                "Vehículo": Availability.ICONS[vehicle.availability],
+                "Vehículo": f"{Availability.ICONS[vehicle.availability]} "
+                f"{Availability.LABELS[vehicle.availability]}",
                 "Modelo": vehicle.title,
                 "Bastidor": vehicle.vin or "",
                 "Nº pedido": vehicle.order_number or "",

@@ -45,6 +45,13 @@ STATUS_FILTERS = {
     "ALL": "Todas",
 }
 CURSORS_KEY = "ofertas_cursors"
+# Narrow columns for short values, so the vehicle's columns fit beside the
+# customer's on a laptop screen.
+OFFER_COLUMN_WIDTHS = {
+    name: st.column_config.TextColumn(name, width="small")
+    for name in ("Número", "Estado", "Creada", "Última entrega", "Temperatura", "Nº pedido",
+                 "Nº comisión", "Próximo contacto", "Teléfono")
+}
 
 ui.require_frame()
 viewer = ui.require_viewer()
@@ -150,9 +157,15 @@ def show_list(filters: OfferFilter, total: int) -> list[OfferView]:
     if not page.offers:
         st.info("No hay ofertas con este filtro.")
         return []
-    st.dataframe(offers_table(page.offers), hide_index=True, width="stretch")
+    st.dataframe(
+        offers_table(page.offers),
+        hide_index=True,
+        width="stretch",
+        column_config=OFFER_COLUMN_WIDTHS,
+    )
     pager = st.columns([2, 1, 1, 2, 2])
-    pager[0].caption(f"Página {len(cursors)} · {formatting.number(total)} ofertas")
+    noun = "oferta" if total == 1 else "ofertas"
+    pager[0].caption(f"Página {len(cursors)} · {formatting.number(total)} {noun}")
     if pager[1].button(
         "◀ Anterior", key="ofertas_previous", disabled=len(cursors) == 1
     ):

@@ -513,7 +513,7 @@ def test_offers_table_shows_spanish_values(engine, vehicle, salesperson, custome
     assert row["Cliente"] == "Íñigo Muñoz Peñalver"
     assert row["Teléfono"] == "612 34 56 78"
     assert row["Temperatura"] == "🔥 80\xa0%"
-    assert row["Vehículo"] == "🟢"
+    assert row["Vehículo"] == "🟢 En stock"
     assert row["Modelo"] == "SEAT León FR 1.5 TSI"
     assert row["Bastidor"] == "VSSZZZKJZRR012345"
     assert row["Nº pedido"] == "P1234567"

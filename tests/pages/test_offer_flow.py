@@ -203,7 +203,7 @@ def test_ofertas_add_customer_then_print(
     table = app.dataframe[0].value
     assert list(table["Cliente"]) == ["Sin cliente"]
     assert list(table["Temperatura"]) == ["🌤️ 40\xa0%"]
-    assert list(table["Vehículo"]) == ["🟢"]
+    assert list(table["Vehículo"]) == ["🟢 En stock"]
     assert list(table["Bastidor"]) == ["VSSZZZKJZRR012345"]
 
     app.selectbox(key="ofertas_selected").set_value(offer.id).run()
