@@ -1,9 +1,10 @@
 """The offer desk: the frame around the pages.
 
-Without a session only the login form renders; a user with a one-time
-password sees only the form that changes it; everyone else gets the pages
-of their role. Each page checks the session again (``ui.require_viewer``),
-because Streamlit reruns a page of ``pages/`` without this file.
+Every page starts with ``ui.require_frame()`` and ``ui.require_viewer()``:
+without a session the page draws only the login form, with a one-time
+password only the form that changes it. The navigation shows in the sidebar
+once the user is in; before that the pages are registered but hidden, so
+that an address such as ``/ofertas?oferta=2026-000123`` survives the login.
 """
 
 import logging
@@ -24,16 +25,22 @@ def _configure_logging(level: str) -> None:
     )
 
 
-def page_list(account: UserAccount) -> list[st.Page]:
-    """The pages of the signed-in user's role."""
+def page_list(account: UserAccount | None) -> list[st.Page]:
+    """The pages of the user's role; before login, every page an address names.
+
+    A page outside the role is still reachable by its address (Streamlit
+    serves any file of ``pages/``); each page refuses what its viewer may
+    not see.
+    """
     pages = [
         st.Page("pages/nueva_oferta.py", title="Nueva oferta", icon="➕", default=True),
         st.Page("pages/resumen.py", title="Resumen de la oferta", icon="📝"),
         st.Page("pages/ofertas.py", title="Ofertas", icon="📋"),
         st.Page("pages/stock.py", title="Stock", icon="🚗"),
     ]
-    if account.role == Role.MANAGER:
+    if account is None or account.role == Role.MANAGER:
         pages.append(st.Page("pages/usuarios.py", title="Usuarios", icon="👥"))
+        pages.append(st.Page("pages/motivos.py", title="Motivos de fracaso", icon="🗂️"))
     if not ui.oidc_configured():
         pages.append(
             st.Page(
@@ -49,20 +56,7 @@ def page_list(account: UserAccount) -> list[st.Page]:
 _configure_logging(ui.settings().log_level)
 engine = ui.engine()
 account = ui.signed_in_account(engine)
-
-if account is None:
-    login = st.Page(ui.login_page, title="Iniciar sesión", icon="🔐", url_path="login")
-    pages = st.navigation([login], position="hidden")
-elif ui.must_change_password(account):
-    # Its own address: once changed, the rerun falls through to the default page.
-    change = st.Page(
-        ui.change_password_page,
-        title="Cambiar la contraseña",
-        icon="🔑",
-        url_path="nueva-contrasena",
-    )
-    pages = st.navigation([change], position="hidden")
-else:
-    pages = st.navigation(page_list(account))
+signed_in = account is not None and not ui.must_change_password(account)
+pages = st.navigation(page_list(account), position="sidebar" if signed_in else "hidden")
 ui.mark_frame()
 pages.run()

@@ -146,23 +146,25 @@ def current_user_id() -> int | None:
     return viewer.user_id if viewer is not None else None
 
 
-def require_viewer(*, while_changing_password: bool = False) -> Viewer:
-    """The signed-in viewer, checked; every page calls this before it draws.
+def require_viewer() -> Viewer:
+    """The signed-in viewer; every page calls this first, before it draws.
 
-    Streamlit runs a file of ``pages/`` by itself on a rerun of that page,
-    without app.py, so the check is repeated here: an expired, deactivated or
-    absent session, or a password that must change first, goes back to the
-    frame, which shows the login or the password form. Draws the sidebar
+    Without a session it draws the login form and stops; with a one-time
+    password, the form that changes it. The check lives in each page because
+    Streamlit reruns a file of ``pages/`` by itself, without app.py, and
+    because a page's own address must survive the login. Draws the sidebar
     with the user's name, role and Cerrar sesión.
     """
     engine_ = engine()
     account = signed_in_account(engine_)
-    blocked = account is None or (
-        must_change_password(account) and not while_changing_password
-    )
-    if blocked:
-        st.switch_page("app.py")
+    if account is None:
+        _login_form(engine_)
+        st.stop()
     account_sidebar(engine_, account)
+    if must_change_password(account):
+        st.title("Cambiar la contraseña")
+        _password_form(engine_, account)
+        st.stop()
     return current_viewer()
 
 
@@ -224,9 +226,7 @@ def must_change_password(account: UserAccount) -> bool:
     return account.must_change_password and not oidc_configured()
 
 
-def login_page() -> None:
-    """Iniciar sesión: the only thing a browser without a session sees."""
-    engine_ = engine()
+def _login_form(engine_: Engine) -> None:
     st.title("Iniciar sesión")
     notice = st.session_state.pop(LOGIN_NOTICE_KEY, None)
     if notice:
@@ -274,11 +274,13 @@ def _oidc_login(engine_: Engine) -> None:
 
 
 def change_password_page() -> None:
-    """Cambiar la contraseña: required after a one-time password, optional later."""
-    engine_ = engine()
-    viewer = require_viewer(while_changing_password=True)
+    """Cambiar la contraseña, whenever the user wants to."""
+    viewer = require_viewer()
     st.title("Cambiar la contraseña")
-    account = get_account(engine_, viewer.user_id)
+    _password_form(engine(), get_account(engine(), viewer.user_id))
+
+
+def _password_form(engine_: Engine, account: UserAccount) -> None:
     if account.must_change_password:
         st.info(
             "Está usando una contraseña de un solo uso. Elija una contraseña "
@@ -297,7 +299,7 @@ def change_password_page() -> None:
         st.error("Las dos contraseñas nuevas no coinciden.")
         return
     try:
-        change_password(engine_, viewer.user_id, old, new)
+        change_password(engine_, account.id, old, new)
     except OfferDeskError as error:
         st.error(error.message)
         return
@@ -316,23 +318,12 @@ def account_sidebar(engine_: Engine, account: UserAccount) -> None:
             _end_session(engine_, SecurityEventKind.LOGOUT)
             if oidc_configured():
                 st.logout()
-            st.switch_page("app.py")
+            st.rerun()
         if settings().mail_backend == "file":
             st.caption(
                 "📁 Modo de demostración: los correos se guardan como ficheros en "
                 "el servidor; ninguno sale de esta máquina."
             )
-        _idle_watch()
-
-
-@st.fragment(run_every=timedelta(minutes=1))
-def _idle_watch() -> None:
-    # Ends an idle session on screen too, not only at the next click: a
-    # showroom screen left alone stops showing customers' data.
-    last = st.session_state.get(LAST_ACTIVITY_KEY)
-    idle = timedelta(minutes=settings().session_idle_minutes)
-    if last is not None and utcnow() - last > idle:
-        st.switch_page("app.py")
 
 
 def vehicle_label(vehicle: VehicleView) -> str:
