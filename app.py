@@ -4,7 +4,8 @@ Every page starts with ``ui.require_frame()`` and ``ui.require_viewer()``:
 without a session the page draws only the login form, with a one-time
 password only the form that changes it. The navigation shows in the sidebar
 once the user is in; before that the pages are registered but hidden, so
-that an address such as ``/ofertas?oferta=2026-000123`` survives the login.
+that any page's address leads to the login form instead of Streamlit's
+"Page not found" dialog.
 """
 
 import logging

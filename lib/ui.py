@@ -151,9 +151,9 @@ def require_viewer() -> Viewer:
 
     Without a session it draws the login form and stops; with a one-time
     password, the form that changes it. The check lives in each page because
-    Streamlit reruns a file of ``pages/`` by itself, without app.py, and
-    because a page's own address must survive the login. Draws the sidebar
-    with the user's name, role and Cerrar sesión.
+    Streamlit may run a file of ``pages/`` by itself, without app.py (see
+    ``require_frame``). Draws the sidebar with the user's name, role and
+    Cerrar sesión.
     """
     engine_ = engine()
     account = signed_in_account(engine_)
