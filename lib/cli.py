@@ -3,6 +3,7 @@
     python -m lib.cli migrate
     python -m lib.cli import-stock PATH
     python -m lib.cli reset-password USERNAME
+    python -m lib.cli set-email USERNAME EMAIL
 
 All use the database of ``OFFERDESK_DATABASE_URL`` (the app's default SQLite
 file otherwise) and bring its schema up to date first. A new command is a
@@ -24,6 +25,7 @@ from lib.db import make_engine, migrate
 from lib.errors import OfferDeskError
 from lib.formatting import number
 from lib.stock import StockImportReport, import_stock
+from lib.users import set_email
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     resetting.add_argument("username", help="nombre de acceso del usuario")
     resetting.set_defaults(command=_reset_password)
+    emailing = commands.add_parser(
+        "set-email",
+        help="Da a un usuario su correo (con él entra por OpenID Connect).",
+    )
+    emailing.add_argument("username", help="nombre de acceso del usuario")
+    emailing.add_argument("email", help="correo electrónico")
+    emailing.set_defaults(command=_set_email)
     return parser
 
 
@@ -108,6 +117,16 @@ def _reset_password(arguments: argparse.Namespace) -> int:
         f"Contraseña de un solo uso para «{issued.username}» ({issued.full_name}): "
         f"{issued.password}\nDeberá cambiarla al entrar; la cuenta queda desbloqueada."
     )
+    return 0
+
+
+def _set_email(arguments: argparse.Namespace) -> int:
+    engine = _engine()
+    try:
+        account = set_email(engine, arguments.username, arguments.email)
+    finally:
+        engine.dispose()
+    print(f"Correo de «{account.username}»: {account.email}")
     return 0
 
 

@@ -204,6 +204,38 @@ def set_active(
         return _account(user)
 
 
+def set_email(engine: Engine, username: str, email: str) -> UserAccount:
+    """Give a user an email address, from the server's console.
+
+    With OpenID Connect that address links the user's first login; it is how
+    the first start's ``gerente`` gets one.
+    """
+    normalised = normalise_email(email)
+    if normalised is None:
+        raise InvalidInput("Indique un correo electrónico.")
+    with transaction(engine) as session:
+        statement = select(User).where(
+            func.lower(User.username) == username.strip().lower()
+        )
+        user = session.scalar(statement.with_for_update())
+        if user is None:
+            raise NotFound(f"No existe el usuario «{username.strip()}».")
+        same_email = select(User.id).where(
+            func.lower(User.email) == normalised.lower(), User.id != user.id
+        )
+        if session.scalar(same_email):
+            raise InvalidInput(f"Ya hay un usuario con el correo {normalised}.")
+        user.email = normalised
+        record_event(
+            session,
+            SecurityEventKind.USER_EMAIL_SET,
+            user_id=user.id,
+            username=user.username,
+            detail="by console",
+        )
+        return _account(user)
+
+
 def list_accounts(engine: Engine, *, viewer: Viewer) -> list[UserAccount]:
     """Every account, active ones first, by name; managers only."""
     _require_manager(engine, viewer, "list users")

@@ -165,3 +165,26 @@ def test_reset_password_of_an_unknown_user_exits_1(database_url: str) -> None:
 
     assert result.returncode == 1
     assert result.stderr.strip().endswith("Error: No existe el usuario «nadie».")
+
+
+def test_set_email_gives_the_first_manager_an_address(database_url: str) -> None:
+    from lib.auth import first_start
+    from lib.models import User
+
+    engine = make_engine(database_url)
+    migrate(engine)
+    first_start(engine, demo_data=False)
+
+    result = run_cli(
+        database_url, "set-email", "gerente", "Marta@Concesionario.example"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Correo de «gerente»: Marta@concesionario.example"
+    with reading(engine) as session:
+        stored = session.scalar(select(User.email).where(User.username == "gerente"))
+    assert stored == "Marta@concesionario.example"
+    refused = run_cli(database_url, "set-email", "gerente", "no-es-un-correo")
+    assert refused.returncode == 1
+    assert "no es válido" in refused.stderr
+    engine.dispose()
