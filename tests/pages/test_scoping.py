@@ -11,6 +11,7 @@ from lib.offers import create_offer
 from lib.vehicles import create_factory_order
 
 from .conftest import open_app
+from .test_offer_flow import deliver_now, pick_customer
 
 
 def offer_for(engine, salesperson, make: str, model: str):
@@ -120,3 +121,30 @@ def test_resumen_refuses_an_offer_of_another_salesperson(app_db, offers) -> None
     assert not at.exception, at.exception
     assert [error.value for error in at.error] == ["No existe esa oferta."]
     assert not any(offers["jordi"].number in s.value for s in at.success)
+
+
+def test_what_a_logged_in_user_does_is_recorded_under_their_id(
+    app_db, seller, manager, offers, known_customer
+) -> None:
+    from lib.models import Delivery, OfferEvent
+
+    theirs = offers["lucia"]
+    at = open_app("marta")
+    at.query_params["oferta"] = theirs.number
+    at.switch_page("pages/ofertas.py").run()
+
+    pick_customer(at, "ofertas", "Muñoz", known_customer.id)
+    deliver_now(at, "ofertas", theirs.id, "PRINT")
+
+    assert not at.exception, at.exception
+    with reading(app_db) as session:
+        delivered_by = list(session.scalars(select(Delivery.user_id)))
+        customer_by = list(
+            session.scalars(
+                select(OfferEvent.user_id).where(
+                    OfferEvent.offer_id == theirs.id, OfferEvent.kind == "CUSTOMER"
+                )
+            )
+        )
+    assert delivered_by == [manager.id]
+    assert customer_by == [manager.id]
