@@ -24,6 +24,9 @@ def _configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # fpdf2 subsets fonts through fontTools, which reports every glyph at
+    # INFO and would bury the first start's one-time passwords.
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 
 def page_list(account: UserAccount | None) -> list[st.Page]:
