@@ -12,6 +12,8 @@ from ``offer_counts``, a summary kept in the same transaction as every change.
 """
 
 import logging
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -69,6 +71,49 @@ PAGE_SIZE = 50
 EXACT_COUNT_LIMIT = 10_000
 NOT_FOUND = "No existe esa oferta."
 BANDS = formatting.TEMPERATURE_BANDS
+
+
+class _VersionedCache:
+    """Results of expensive reads, kept while the data's version stays the same.
+
+    The database moves ``data_versions`` on every write to the offers and
+    what they show (triggers, migration 0003), in every process; a result is
+    served again only while that number is unchanged, so it is never stale.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self.entries: OrderedDict[object, tuple[int, object]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: object, version: int) -> object | None:
+        with self.lock:
+            found = self.entries.get(key)
+            if found is None or found[0] != version:
+                return None
+            self.entries.move_to_end(key)
+            return found[1]
+
+    def put(self, key: object, version: int, value: object) -> None:
+        with self.lock:
+            self.entries[key] = (version, value)
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+
+_cache = _VersionedCache()
+_VERSION = text("SELECT value FROM data_versions WHERE name = 'offers'")
+
+
+def data_version(session: Session) -> int:
+    """The current version of the offers' data."""
+    return int(session.scalar(_VERSION) or 0)
+
+
+def _scope(engine: Engine, viewer: Viewer | None) -> tuple[str, int | None]:
+    seen = None if viewer is None or viewer.sees_all else viewer.user_id
+    return (engine.url.render_as_string(hide_password=True), seen)
 
 
 def band_of(temperature: float) -> int:
@@ -799,7 +844,9 @@ def _broad(engine: Engine, term: str) -> bool:
         "WHERE offer_search MATCH :phrase LIMIT :cap)"
     )
     with reading(engine) as session:
-        found = session.scalar(capped, {"phrase": _fts_phrase(term), "cap": BROAD_MATCHES + 1})
+        found = session.scalar(
+            capped, {"phrase": _fts_phrase(term), "cap": BROAD_MATCHES + 1}
+        )
     return found > BROAD_MATCHES
 
 
@@ -951,11 +998,17 @@ def list_offers(
     (the Ofertas page sums its chart's groups instead).
     """
     filters = filters or OfferFilter(status=status, search=search)
-    conditions = _conditions(engine, viewer, filters)
-    ids_statement = _ordered_ids(conditions, cursor, page_size + 1)
+    key = ("page", *_scope(engine, viewer), filters, cursor, page_size)
 
     with reading(engine) as session:
-        found = session.execute(ids_statement).all()
+        version = data_version(session)
+        found = _cache.get(key, version)
+        if found is None:
+            conditions = _conditions(engine, viewer, filters)
+            found = session.execute(
+                _ordered_ids(conditions, cursor, page_size + 1)
+            ).all()
+            _cache.put(key, version, found)
         page_ids = [row.id for row in found[:page_size]]
         rows = session.scalars(select(Offer).where(Offer.id.in_(page_ids))).unique()
         reasons = dict(session.execute(select(LostReason.id, LostReason.label)).all())
@@ -1017,18 +1070,27 @@ def temperature_band_counts(
         if filters.band is not None:
             statement = statement.where(OfferCount.band == filters.band)
     else:
-        conditions = _conditions(engine, viewer, filters)
-        statement = (
-            select(Offer.band, Offer.status, func.count(Offer.id))
-            .where(and_(True, *conditions))
-            .group_by(Offer.band, Offer.status)
-        )
+        statement = None
+    key = ("bands", *_scope(engine, viewer), filters)
     with reading(engine) as session:
-        rows = [
-            (band, status, int(n))
-            for band, status, n in session.execute(statement)
-            if n
-        ]
+        # The summary is a few rows; other filters group the offers, which
+        # is worth keeping until the data changes.
+        version = None if statement is not None else data_version(session)
+        rows = None if version is None else _cache.get(key, version)
+        if rows is None:
+            if statement is None:
+                statement = (
+                    select(Offer.band, Offer.status, func.count(Offer.id))
+                    .where(and_(True, *_conditions(engine, viewer, filters)))
+                    .group_by(Offer.band, Offer.status)
+                )
+            rows = [
+                (band, status, int(n))
+                for band, status, n in session.execute(statement)
+                if n
+            ]
+            if version is not None:
+                _cache.put(key, version, rows)
     frame = pd.DataFrame(rows, columns=["band", "status", "offers"])
     frame["band"] = frame["band"].map(lambda index: BANDS[index][2])
     frame["status"] = frame["status"].map(OfferStatus.LABELS)
@@ -1106,13 +1168,18 @@ def offers_table(offers: list[OfferView]) -> pd.DataFrame:
 def vehicle_makes(engine: Engine) -> list[str]:
     """The makes in stock and in offers, for the filter (read from the make index)."""
     with reading(engine) as session:
-        return list(session.scalars(select(Vehicle.make).distinct().order_by(Vehicle.make)))
+        return list(
+            session.scalars(select(Vehicle.make).distinct().order_by(Vehicle.make))
+        )
 
 
 def vehicle_models(engine: Engine, make: str) -> list[str]:
     """The models of one make, for the filter."""
     statement = (
-        select(Vehicle.model).where(Vehicle.make == make).distinct().order_by(Vehicle.model)
+        select(Vehicle.model)
+        .where(Vehicle.make == make)
+        .distinct()
+        .order_by(Vehicle.model)
     )
     with reading(engine) as session:
         return list(session.scalars(statement))

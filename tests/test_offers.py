@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from lib import formatting
 from lib.activities import add_activity, list_activities, list_events
 from lib.customers import create_customer
-from lib.db import reading
+from lib.db import make_engine, reading
 from lib.errors import InvalidInput, InvalidState, NotFound
 from lib.lost_reasons import list_lost_reasons
 from lib.models import Availability, Offer, OfferStatus, Role, SecurityEvent
@@ -536,3 +536,25 @@ def test_temperature_band_counts_group_in_sql(engine, vehicle, salesperson):
         ("Muy caliente", "en Seguimiento"): 2,
         ("Muy caliente", "Éxito"): 1,
     }
+
+
+def test_cached_list_and_chart_follow_every_write_even_from_another_process(
+    engine, vehicle, salesperson, customer
+):
+    searched = OfferFilter(search="peñalver")
+    first = new_offer(engine, vehicle, salesperson, customer_id=customer.id)
+    assert [o.number for o in list_offers(engine, filters=searched).offers] == [
+        first.number
+    ]
+    assert temperature_band_counts(engine, filters=searched)["offers"].sum() == 1
+
+    # Another app process has an engine of its own on the same database.
+    other = make_engine(engine.url.render_as_string(hide_password=False))
+    second = new_offer(other, vehicle, salesperson, customer_id=customer.id)
+    mark_won(other, first.id)
+    other.dispose()
+
+    again = list_offers(engine, filters=searched)
+    assert [o.number for o in again.offers] == [second.number, first.number]
+    bands = temperature_band_counts(engine, filters=searched)
+    assert sorted(bands["status"]) == ["en Seguimiento", "Éxito"]
