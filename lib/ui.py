@@ -137,7 +137,16 @@ def require_frame() -> None:
 def current_viewer() -> Viewer | None:
     """Who is signed in to this browser session, or None before login."""
     viewer = st.session_state.get(VIEWER_KEY)
-    return viewer if isinstance(viewer, Viewer) else None
+    if viewer is None or isinstance(viewer, Viewer):
+        return viewer
+    # Streamlit reloads a changed module while the server runs (a deploy, an
+    # edit); a session's viewer then belongs to the old class. It is still
+    # ours, kept server-side: carry it over instead of logging everyone out.
+    if type(viewer).__name__ == "Viewer" and hasattr(viewer, "user_id"):
+        viewer = Viewer(user_id=viewer.user_id, role=viewer.role)
+        st.session_state[VIEWER_KEY] = viewer
+        return viewer
+    return None
 
 
 def current_user_id() -> int | None:

@@ -65,7 +65,8 @@ def postgres_engine() -> Iterator[Engine]:
     server.dispose()
 
 
-def _empty_postgres(engine: Engine) -> None:
+def empty_postgres(engine: Engine) -> None:
+    """Empty every table of the run's PostgreSQL database, as a new one starts."""
     tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
@@ -99,7 +100,7 @@ def engine(
         engine.dispose()
         return
     engine = request.getfixturevalue("postgres_engine")
-    _empty_postgres(engine)
+    empty_postgres(engine)
     yield engine
 
 

@@ -1,4 +1,4 @@
-"""Page tests: the whole app under ``AppTest``, on a fresh SQLite file each."""
+"""Page tests: the whole app under ``AppTest``, on SQLite and on PostgreSQL."""
 
 import email
 import email.policy
@@ -14,6 +14,7 @@ from lib.db import make_engine, transaction
 from lib.models import Availability, Role, User
 from lib.users import create_user
 from lib.vehicles import create_factory_order, update_vehicle_identifiers
+from tests.conftest import BACKENDS, empty_postgres
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 PASSWORD = "contraseña-de-pruebas"
@@ -52,14 +53,23 @@ def open_app(username: str | None = None) -> AppTest:
     return at
 
 
-@pytest.fixture
-def app_db(monkeypatch: pytest.MonkeyPatch, sqlite_url: str, tmp_path: Path):
-    """Settings for the app under test: its own database and outbox, no demo data."""
-    monkeypatch.setenv("OFFERDESK_DATABASE_URL", sqlite_url)
+@pytest.fixture(params=BACKENDS)
+def app_db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """Settings for the app under test: its own database and outbox, no demo data.
+
+    On SQLite a fresh file; on PostgreSQL the run's database, emptied.
+    """
+    if request.param == "sqlite":
+        url = request.getfixturevalue("sqlite_url")
+    else:
+        server = request.getfixturevalue("postgres_engine")
+        empty_postgres(server)
+        url = server.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("OFFERDESK_DATABASE_URL", url)
     monkeypatch.setenv("OFFERDESK_DEMO_DATA", "false")
     monkeypatch.setenv("OFFERDESK_MAIL_BACKEND", "file")
     monkeypatch.setenv("OFFERDESK_OUTBOX_DIR", str(tmp_path / "outbox"))
-    engine = make_engine(sqlite_url)
+    engine = make_engine(url)
     yield engine
     engine.dispose()
 
