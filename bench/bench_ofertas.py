@@ -68,13 +68,15 @@ def _database(backend: str, size: int) -> str:
 
 
 def _page_run(url: str | None) -> tuple[float, float, float]:
-    """Seconds of the first run, median seconds of the next runs, peak MiB of one run."""
+    """First run and median of the next runs in seconds; peak MiB of one run."""
     from streamlit.testing.v1 import AppTest
 
     from lib.views import Viewer
 
     if url is None:
-        at = AppTest.from_file(str(PROJECT_ROOT / "bench" / "fixed_ofertas.py"), default_timeout=600)
+        at = AppTest.from_file(
+            str(PROJECT_ROOT / "bench" / "fixed_ofertas.py"), default_timeout=600
+        )
     else:
         os.environ["OFFERDESK_DATABASE_URL"] = url
         os.environ["OFFERDESK_DEMO_DATA"] = "false"
@@ -140,22 +142,37 @@ def _queries(url: str) -> list[tuple[str, float]]:
         ).first()
     cursor = PageCursor(created_at=deep.created_at, id=deep.id) if deep else None
     measured = [
-        ("list: en Seguimiento, page 1", lambda: list_offers(engine, viewer=manager, filters=following)),
-        ("list: all, page after 10.000 rows", lambda: list_offers(engine, viewer=manager, cursor=cursor)),
+        (
+            "list: en Seguimiento, page 1",
+            lambda: list_offers(engine, viewer=manager, filters=following),
+        ),
+        (
+            "list: all, page after 10.000 rows",
+            lambda: list_offers(engine, viewer=manager, cursor=cursor),
+        ),
         ("list: one salesperson's offers", lambda: list_offers(engine, viewer=seller)),
         ("counts by status", lambda: status_counts(engine, manager)),
-        ("chart: band x status", lambda: temperature_band_counts(engine, viewer=manager)),
+        (
+            "chart: band x status",
+            lambda: temperature_band_counts(engine, viewer=manager),
+        ),
         (
             "chart: band x status, make filter",
-            lambda: temperature_band_counts(engine, viewer=manager, filters=OfferFilter(make="SEAT")),
+            lambda: temperature_band_counts(
+                engine, viewer=manager, filters=OfferFilter(make="SEAT")
+            ),
         ),
         (
             f"search '{SEARCH}', page 1",
-            lambda: list_offers(engine, viewer=manager, filters=OfferFilter(search=SEARCH)),
+            lambda: list_offers(
+                engine, viewer=manager, filters=OfferFilter(search=SEARCH)
+            ),
         ),
         (
             "search phone digits, page 1",
-            lambda: list_offers(engine, viewer=manager, filters=OfferFilter(search="600012")),
+            lambda: list_offers(
+                engine, viewer=manager, filters=OfferFilter(search="600012")
+            ),
         ),
         (
             "count: due follow-ups",
@@ -169,7 +186,9 @@ def _queries(url: str) -> list[tuple[str, float]]:
 
 def main(argv: list[str]) -> int:
     sizes = [int(arg) for arg in argv] or list(SIZES)
-    backends = ["sqlite"] + (["postgresql"] if os.environ.get("OFFERDESK_BENCH_POSTGRES_URL") else [])
+    backends = ["sqlite"] + (
+        ["postgresql"] if os.environ.get("OFFERDESK_BENCH_POSTGRES_URL") else []
+    )
     context = get_context("spawn")
     page_rows, query_rows = [], {}
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
@@ -179,21 +198,31 @@ def main(argv: list[str]) -> int:
         for size in sizes:
             url = _database(backend, size)
             with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-                page_rows.append((backend, f"{size:,}", *pool.submit(_page_run, url).result()))
+                page_rows.append(
+                    (backend, f"{size:,}", *pool.submit(_page_run, url).result())
+                )
             with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
                 for name, ms in pool.submit(_queries, url).result():
                     query_rows.setdefault(name, {})[(backend, size)] = ms
 
     print("\nOfertas page, one AppTest run (filter en Seguimiento + search)\n")
-    print(f"{'database':<11} {'offers':>10} {'first run ms':>13} {'median ms':>10} {'peak MiB':>9}")
+    print(
+        f"{'database':<11} {'offers':>10} {'first run ms':>13} "
+        f"{'median ms':>10} {'peak MiB':>9}"
+    )
     for backend, size, first, median, peak in page_rows:
-        print(f"{backend:<11} {size:>10} {first * 1000:>13.0f} {median * 1000:>10.0f} {peak:>9.1f}")
+        print(
+            f"{backend:<11} {size:>10} {first * 1000:>13.0f} "
+            f"{median * 1000:>10.0f} {peak:>9.1f}"
+        )
     print("\nQueries behind the page (median of 3, ms)\n")
     columns = [(b, s) for b in backends for s in sizes]
     header = " ".join(f"{b[:6]} {s:>9,}" for b, s in columns)
     print(f"{'query':<38} {header}")
     for name, by_column in query_rows.items():
-        cells = " ".join(f"{by_column.get(column, float('nan')):>16.1f}" for column in columns)
+        cells = " ".join(
+            f"{by_column.get(column, float('nan')):>16.1f}" for column in columns
+        )
         print(f"{name:<38} {cells}")
     return 0
 

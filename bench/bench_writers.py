@@ -37,13 +37,26 @@ def _prepare(url: str, writers: int) -> tuple[int, list[int], int]:
     engine = make_engine(url)
     migrate(engine)
     vehicle = create_factory_order(
-        engine, make="SEAT", model="León", version="", colour="", price_cents=2345000, co2_gkm=118
+        engine,
+        make="SEAT",
+        model="León",
+        version="",
+        colour="",
+        price_cents=2345000,
+        co2_gkm=118,
     )
     users = [
-        create_user(engine, username=f"comercial{n}", full_name=f"Comercial {n}", role=Role.SALES).id
+        create_user(
+            engine,
+            username=f"comercial{n}",
+            full_name=f"Comercial {n}",
+            role=Role.SALES,
+        ).id
         for n in range(writers)
     ]
-    customer = create_customer(engine, first_name="Íñigo", last_name="Muñoz", phone="612345678")
+    customer = create_customer(
+        engine, first_name="Íñigo", last_name="Muñoz", phone="612345678"
+    )
     engine.dispose()
     return vehicle.id, users, customer.id
 
@@ -91,19 +104,21 @@ def _run(url: str, writers: int, offers: int) -> dict[str, object]:
     vehicle_id, users, customer_id = _prepare(url, writers)
     each = offers // writers
     context = get_context("spawn")
-    with tempfile.TemporaryDirectory() as outbox:
-        with ProcessPoolExecutor(max_workers=writers, mp_context=context) as pool:
-            results = list(
-                pool.map(
-                    _write,
-                    [url] * writers,
-                    [vehicle_id] * writers,
-                    users,
-                    [customer_id] * writers,
-                    [each] * writers,
-                    [outbox] * writers,
-                )
+    with (
+        tempfile.TemporaryDirectory() as outbox,
+        ProcessPoolExecutor(max_workers=writers, mp_context=context) as pool,
+    ):
+        results = list(
+            pool.map(
+                _write,
+                [url] * writers,
+                [vehicle_id] * writers,
+                users,
+                [customer_id] * writers,
+                [each] * writers,
+                [outbox] * writers,
             )
+        )
     # From the first writer's first offer to the last writer's last: the
     # processes' start-up (imports, fonts) is not the database's doing.
     seconds = max(r[3] for r in results) - min(r[2] for r in results)
@@ -112,7 +127,9 @@ def _run(url: str, writers: int, offers: int) -> dict[str, object]:
         stored = session.scalar(select(func.count(Offer.id)))
         distinct = session.scalar(select(func.count(func.distinct(Offer.number))))
         delivered = session.scalar(
-            select(func.count(Delivery.id)).where(Delivery.result == DeliveryResult.SENT)
+            select(func.count(Delivery.id)).where(
+                Delivery.result == DeliveryResult.SENT
+            )
         )
     engine.dispose()
     errors = [error for result in results for error in result[1]]
@@ -139,16 +156,23 @@ def main(argv: list[str]) -> int:
         with server.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
         targets.append(
-            ("postgresql", make_url(server_url).set(database=name).render_as_string(False))
+            (
+                "postgresql",
+                make_url(server_url).set(database=name).render_as_string(False),
+            )
         )
     print(f"\n{writers} writers, {offers} offers created and delivered in all\n")
-    print(f"{'database':<11} {'stored':>7} {'unique nº':>9} {'delivered':>9} {'errors':>6} "
-          f"{'seconds':>8} {'offers/s':>9}")
+    print(
+        f"{'database':<11} {'stored':>7} {'unique nº':>9} {'delivered':>9} "
+        f"{'errors':>6} "
+        f"{'seconds':>8} {'offers/s':>9}"
+    )
     for backend, url in targets:
         result = _run(url, writers, offers)
         print(
             f"{backend:<11} {result['stored']:>7} {result['distinct']:>9} "
-            f"{result['delivered']:>9} {len(result['errors']):>6} {result['seconds']:>8.1f} "
+            f"{result['delivered']:>9} {len(result['errors']):>6} "
+            f"{result['seconds']:>8.1f} "
             f"{result['done'] / result['seconds']:>9.1f}"
         )
         for error in result["errors"][:5]:

@@ -33,7 +33,8 @@ ROWS = pd.DataFrame(
 st.title("Ofertas")
 columns = st.columns(4)
 for column, (label, value) in zip(
-    columns, [("en Seguimiento", "1"), ("Éxito", "2"), ("Fracaso", "3"), ("Todas", "6")],
+    columns,
+    [("en Seguimiento", "1"), ("Éxito", "2"), ("Fracaso", "3"), ("Todas", "6")],
     strict=True,
 ):
     column.metric(label, value)
@@ -61,6 +62,8 @@ st.subheader("Seleccionar oferta")
 st.selectbox("Oferta", list(ROWS["Número"]), index=None)
 figure = go.Figure()
 for status in ("en Seguimiento", "Éxito", "Fracaso"):
-    figure.add_bar(name=status, x=["Fría", "Templada", "Caliente", "Muy caliente"], y=[1, 2, 3, 4])
+    figure.add_bar(
+        name=status, x=["Fría", "Templada", "Caliente", "Muy caliente"], y=[1, 2, 3, 4]
+    )
 figure.update_layout(barmode="stack")
 st.plotly_chart(figure)

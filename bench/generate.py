@@ -89,7 +89,11 @@ def generate(url: str, offers: int, seed: int = 7) -> dict[str, int]:
     engine = make_engine(url)
     migrate(engine)
     stock = _stock(rng)
-    n_users, n_customers, n_vehicles = 45, max(1, offers * 10 // 14), max(1, offers // 3)
+    n_users, n_customers, n_vehicles = (
+        45,
+        max(1, offers * 10 // 14),
+        max(1, offers // 3),
+    )
 
     _batches(
         engine,
@@ -135,7 +139,10 @@ def generate(url: str, offers: int, seed: int = 7) -> dict[str, int]:
     _batches(engine, Vehicle, vehicles)
     customers = []
     for index in range(n_customers):
-        first, last = rng.choice(FIRST_NAMES), f"{rng.choice(LAST_NAMES)} {rng.choice(LAST_NAMES)}"
+        first, last = (
+            rng.choice(FIRST_NAMES),
+            f"{rng.choice(LAST_NAMES)} {rng.choice(LAST_NAMES)}",
+        )
         customers.append(
             {
                 "id": index + 1,
@@ -155,7 +162,9 @@ def generate(url: str, offers: int, seed: int = 7) -> dict[str, int]:
     span = 5 * 365 * 24 * 3600
 
     def offer_rows():
-        moments = sorted(NOW - timedelta(seconds=rng.randrange(span)) for _ in range(offers))
+        moments = sorted(
+            NOW - timedelta(seconds=rng.randrange(span)) for _ in range(offers)
+        )
         for index, created in enumerate(moments):
             vehicle = vehicles[rng.randrange(n_vehicles)]
             customer = customers[rng.randrange(n_customers)] if index % 10 else None
@@ -192,9 +201,13 @@ def generate(url: str, offers: int, seed: int = 7) -> dict[str, int]:
                 "valid_until": (created + timedelta(days=15)).date(),
                 "revision": 1,
                 "delivered_revision": 1 if delivered else None,
-                "last_delivered_at": created + timedelta(hours=2) if delivered else None,
+                "last_delivered_at": created + timedelta(hours=2)
+                if delivered
+                else None,
                 "delivery_count": 1 if delivered else 0,
-                "closed_at": created + timedelta(days=20) if status != "FOLLOW_UP" else None,
+                "closed_at": created + timedelta(days=20)
+                if status != "FOLLOW_UP"
+                else None,
                 "next_contact_on": (NOW + timedelta(days=rng.randrange(-5, 20))).date()
                 if status == "FOLLOW_UP"
                 else None,
@@ -203,8 +216,12 @@ def generate(url: str, offers: int, seed: int = 7) -> dict[str, int]:
                 "search_text": fold(
                     number,
                     *(
-                        (customer["first_name"], customer["last_name"], customer["phone"],
-                         customer["email"])
+                        (
+                            customer["first_name"],
+                            customer["last_name"],
+                            customer["phone"],
+                            customer["email"],
+                        )
                         if customer
                         else ()
                     ),
@@ -307,7 +324,10 @@ def main(argv: list[str]) -> int:
     started = time.perf_counter()
     written = generate(url, offers)
     seconds = time.perf_counter() - started
-    print(" · ".join(f"{name} {count:,}" for name, count in written.items()), f"· {seconds:.1f} s")
+    print(
+        " · ".join(f"{name} {count:,}" for name, count in written.items()),
+        f"· {seconds:.1f} s",
+    )
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Follow-up: calls, visits, test drives, emails and notes on an offer, and its history."""
+"""Follow-up: calls, visits, test drives, emails and notes; an offer's history."""
 
 import logging
 from dataclasses import dataclass

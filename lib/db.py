@@ -79,12 +79,18 @@ def _run_alembic(engine: Engine, step: Callable[[Config], None]) -> None:
                 config.attributes["connection"] = connection
                 step(config)
                 if sqlite:
-                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    broken = connection.exec_driver_sql(
+                        "PRAGMA foreign_key_check"
+                    ).all()
                     if broken:
-                        raise RuntimeError(f"Migration left broken references: {broken[:5]}")
+                        raise RuntimeError(
+                            f"Migration left broken references: {broken[:5]}"
+                        )
         finally:
             if sqlite:
-                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+                connection.connection.driver_connection.execute(
+                    "PRAGMA foreign_keys=ON"
+                )
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:

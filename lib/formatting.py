@@ -43,7 +43,7 @@ def money(cents: int) -> str:
 
 
 def amount(cents: int) -> str:
-    """Cents as a Spanish amount without the currency, for a field to edit: ``1.500,00``."""
+    """Cents as an amount to edit, without the currency: ``1.500,00``."""
     return number(cents / 100, decimals=2)
 
 
@@ -126,7 +126,7 @@ def parse_money(text: str, *, label: str = "El importe") -> int:
 
 
 def phone(e164: str | None) -> str:
-    """A stored phone as people read it: ``612 34 56 78``, or ``+33 6 12 34 56 78`` abroad."""
+    """A stored phone as people read it: ``612 34 56 78``; abroad ``+33 6 12…``."""
     if not e164:
         return ""
     try:

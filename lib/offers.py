@@ -1165,12 +1165,20 @@ def offers_table(offers: list[OfferView]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=OFFER_TABLE_COLUMNS)
 
 
-def vehicle_makes(engine: Engine) -> list[str]:
-    """The makes in stock and in offers, for the filter (read from the make index)."""
+def _distinct(engine: Engine, key: tuple, statement: Select) -> list[str]:
     with reading(engine) as session:
-        return list(
-            session.scalars(select(Vehicle.make).distinct().order_by(Vehicle.make))
-        )
+        version = data_version(session)
+        found = _cache.get(key, version)
+        if found is None:
+            found = list(session.scalars(statement))
+            _cache.put(key, version, found)
+    return found
+
+
+def vehicle_makes(engine: Engine) -> list[str]:
+    """The makes of the vehicles, for the filter; kept until the data changes."""
+    statement = select(Vehicle.make).distinct().order_by(Vehicle.make)
+    return _distinct(engine, ("makes", *_scope(engine, None)), statement)
 
 
 def vehicle_models(engine: Engine, make: str) -> list[str]:
@@ -1181,14 +1189,13 @@ def vehicle_models(engine: Engine, make: str) -> list[str]:
         .distinct()
         .order_by(Vehicle.model)
     )
-    with reading(engine) as session:
-        return list(session.scalars(statement))
+    return _distinct(engine, ("models", *_scope(engine, None), make), statement)
 
 
 def vehicle_in_other_offers(
     engine: Engine, vehicle_id: int, *, excluding: int | None = None
 ) -> list[str]:
-    """Open or won offers that already use this vehicle, its VIN or its commission number."""
+    """Open or won offers already using this vehicle, its VIN or commission number."""
     with reading(engine) as session:
         vehicle = session.get(Vehicle, vehicle_id)
         if vehicle is None:

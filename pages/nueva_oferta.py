@@ -93,7 +93,9 @@ options = columns[0].text_input(
     "Opciones y accesorios (€, IVA incluido)", placeholder="0,00", key="nueva_options"
 )
 transport = columns[1].text_input(
-    "Transporte y preentrega (€, IVA incluido)", placeholder="0,00", key="nueva_transport"
+    "Transporte y preentrega (€, IVA incluido)",
+    placeholder="0,00",
+    key="nueva_transport",
 )
 co2 = None
 if vehicle.condition == Condition.NEW and vehicle.co2_gkm is None:

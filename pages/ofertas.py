@@ -1,4 +1,4 @@
-"""Ofertas: every offer by status, and the selected one's follow-up, delivery and outcome."""
+"""Ofertas: every offer by status; the selected one's delivery, follow-up, outcome."""
 
 from datetime import date, timedelta
 
@@ -49,8 +49,17 @@ CURSORS_KEY = "ofertas_cursors"
 # customer's on a laptop screen.
 OFFER_COLUMN_WIDTHS = {
     name: st.column_config.TextColumn(name, width="small")
-    for name in ("Número", "Estado", "Creada", "Última entrega", "Temperatura", "Nº pedido",
-                 "Nº comisión", "Próximo contacto", "Teléfono")
+    for name in (
+        "Número",
+        "Estado",
+        "Creada",
+        "Última entrega",
+        "Temperatura",
+        "Nº pedido",
+        "Nº comisión",
+        "Próximo contacto",
+        "Teléfono",
+    )
 }
 
 ui.require_frame()
@@ -140,7 +149,7 @@ def read_filters(viewer: Viewer) -> OfferFilter:
 
 
 def current_cursors(filters: OfferFilter) -> list:
-    """The start of each page seen so far under this filter; a new filter starts over."""
+    """Where each page seen under this filter starts; a new filter starts over."""
     stored = st.session_state.get(CURSORS_KEY)
     if not stored or stored[0] != filters:
         stored = (filters, [None])
@@ -197,14 +206,13 @@ def export_buttons(
         key = f"ofertas_export_{name}"
         if column.button(label, key=f"{key}_build"):
             bar = st.progress(0.0, text="Preparando la exportación…")
-            data = builder(
-                engine,
-                viewer=viewer,
-                filters=filters,
-                progress=lambda done, total: bar.progress(
+
+            def advance(done: int, total: int, bar: object = bar) -> None:
+                bar.progress(
                     min(1.0, done / max(total, 1)), text=f"{done} de {total} ofertas"
-                ),
-            )
+                )
+
+            data = builder(engine, viewer=viewer, filters=filters, progress=advance)
             bar.empty()
             st.session_state[key] = (filters, data)
         built = st.session_state.get(key)
@@ -218,8 +226,13 @@ def export_buttons(
             )
 
 
+def customer_of(offer: OfferView) -> str:
+    """The offer's customer in one line, or that it has none."""
+    return ui.customer_label(offer.customer) if offer.customer else "Sin cliente"
+
+
 def selected_offer(offers: list[OfferView]) -> OfferView | None:
-    """The offer picked in the list, or named in the address (``?oferta=2026-000123``)."""
+    """The offer picked in the list, or named in the address (``?oferta=NUMBER``)."""
     wanted = st.query_params.get("oferta")
     if wanted:
         try:
@@ -234,8 +247,7 @@ def selected_offer(offers: list[OfferView]) -> OfferView | None:
         index=None,
         placeholder="Elija una oferta de la lista",
         format_func=lambda offer_id: (
-            f"{by_id[offer_id].number} · "
-            f"{ui.customer_label(by_id[offer_id].customer) if by_id[offer_id].customer else 'Sin cliente'}"
+            f"{by_id[offer_id].number} · {customer_of(by_id[offer_id])}"
             f" · {by_id[offer_id].vehicle.title}"
         ),
         key="ofertas_selected",
@@ -252,7 +264,8 @@ def show_header(offer: OfferView) -> None:
         f"{formatting.temperature(offer.temperature)} · "
         f"Creada el {formatting.day(offer.created_at)} · "
         f"Válida hasta el {formatting.day(offer.valid_until)} · "
-        f"Última entrega: {formatting.day(offer.last_delivered_at) or 'sin entregar'} · "
+        "Última entrega: "
+        f"{formatting.day(offer.last_delivered_at) or 'sin entregar'} · "
         f"Comercial: {offer.salesperson.full_name}"
     )
     if offer.expired(today):

@@ -1,4 +1,4 @@
-"""Resumen de la oferta: the offer as it will go, its customer, Crear oferta, Entregar oferta."""
+"""Resumen de la oferta: the offer as it will go, its customer, Crear and Entregar."""
 
 from dataclasses import replace
 
@@ -23,7 +23,8 @@ draft = st.session_state.get(DRAFT_KEY)
 offer_id = st.session_state.get(OFFER_KEY)
 if draft is None and offer_id is None:
     st.info(
-        "No hay ninguna oferta en curso. Empiece por elegir un vehículo en Nueva oferta."
+        "No hay ninguna oferta en curso. "
+        "Empiece por elegir un vehículo en Nueva oferta."
     )
     st.page_link("pages/nueva_oferta.py", label="Nueva oferta", icon="➕")
     st.stop()
@@ -84,7 +85,8 @@ with left:
     st.text(
         "\n".join(
             [
-                f"{Availability.ICONS[vehicle.availability]} {Availability.LABELS[vehicle.availability]}"
+                f"{Availability.ICONS[vehicle.availability]} "
+                f"{Availability.LABELS[vehicle.availability]}"
                 f" · {Condition.LABELS[vehicle.condition]}",
                 f"Bastidor: {vehicle.vin or '—'}",
                 f"Número de pedido: {vehicle.order_number or '—'}",
@@ -95,7 +97,8 @@ with left:
     st.subheader("Precio")
     st.table(ui.price_table(prices, vehicle))
     st.markdown(
-        f"Temperatura: **{formatting.temperature(temperature)}** · Comercial: {salesperson.full_name}"
+        f"Temperatura: **{formatting.temperature(temperature)}** · "
+        f"Comercial: {salesperson.full_name}"
     )
 
 with right:

@@ -13,7 +13,13 @@ OFFERS_EACH = 8
 
 def test_concurrent_writers_get_unique_numbers_and_lose_nothing(engine, salesperson):
     vehicle = create_factory_order(
-        engine, make="SEAT", model="Ibiza", version="", colour="", price_cents=1849000, co2_gkm=110
+        engine,
+        make="SEAT",
+        model="Ibiza",
+        version="",
+        colour="",
+        price_cents=1849000,
+        co2_gkm=110,
     )
     viewer = Viewer(salesperson.id, "SALES")
 
@@ -42,7 +48,9 @@ def test_concurrent_writers_get_unique_numbers_and_lose_nothing(engine, salesper
         return numbers
 
     with ThreadPoolExecutor(max_workers=WRITERS) as pool:
-        results = [number for numbers in pool.map(write, range(WRITERS)) for number in numbers]
+        results = [
+            number for numbers in pool.map(write, range(WRITERS)) for number in numbers
+        ]
 
     expected = WRITERS * OFFERS_EACH
     assert len(set(results)) == expected

@@ -17,9 +17,13 @@ def test_demo_data_fills_an_empty_database_once(engine):
     assert again == []
     with reading(engine) as session:
         roles = dict(
-            session.execute(select(User.role, func.count(User.id)).group_by(User.role)).all()
+            session.execute(
+                select(User.role, func.count(User.id)).group_by(User.role)
+            ).all()
         )
-        vins = list(session.scalars(select(Vehicle.vin).where(Vehicle.vin.is_not(None))))
+        vins = list(
+            session.scalars(select(Vehicle.vin).where(Vehicle.vin.is_not(None)))
+        )
         customers = session.scalar(select(func.count(Customer.id)))
     assert roles[Role.SALES] == 3
     assert customers == 12

@@ -95,7 +95,7 @@ def test_xlsx_has_numbers_and_only_the_viewers_rows(engine, salesperson):
     assert mine.max_row == 2
     assert everything.max_row == 3
     values = dict(
-        zip(COLUMNS, [c.value for c in list(mine.iter_rows(min_row=2))[0]], strict=True)
+        zip(COLUMNS, [c.value for c in next(mine.iter_rows(min_row=2))], strict=True)
     )
     assert values["Total"] == 22999.5
     assert values["Comercial"] == "Lucía Fernández Ibáñez"

@@ -99,7 +99,10 @@ def test_stock_changes_and_imports_never_reopen_a_closed_offer(engine, salespers
         commission_number=None,
         availability=Availability.IN_STOCK,
     )
-    csv = b"mileage,make,model,fuel,gear,offerType,price,hp,year\n10,SEAT,Ibiza,Gasoline,Manual,New,18490,95,2026\n"
+    csv = (
+        b"mileage,make,model,fuel,gear,offerType,price,hp,year\n"
+        b"10,SEAT,Ibiza,Gasoline,Manual,New,18490,95,2026\n"
+    )
     import_stock(engine, io.BytesIO(csv), file_name="stock.csv")
 
     assert get_offer(engine, won.id).status == OfferStatus.WON

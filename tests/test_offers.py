@@ -341,9 +341,9 @@ def test_comercial_sees_only_own_offers_and_refusal_is_logged(
         "WON": 0,
         "LOST": 0,
     }
-    with pytest.raises(NotFound, match="No existe esa oferta.") as refused:
+    with pytest.raises(NotFound, match="No existe esa oferta") as refused:
         get_offer(engine, theirs.id, seller(salesperson))
-    with pytest.raises(NotFound, match="No existe esa oferta.") as missing:
+    with pytest.raises(NotFound, match="No existe esa oferta") as missing:
         get_offer(engine, 999999, seller(salesperson))
     assert refused.value.message == missing.value.message
     with pytest.raises(NotFound):

@@ -54,7 +54,9 @@ def open_app(username: str | None = None) -> AppTest:
 
 
 @pytest.fixture(params=BACKENDS)
-def app_db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+def app_db(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
     """Settings for the app under test: its own database and outbox, no demo data.
 
     On SQLite a fresh file; on PostgreSQL the run's database, emptied.

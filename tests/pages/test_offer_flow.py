@@ -5,7 +5,7 @@ import uuid
 from sqlalchemy import func, select
 
 from lib.db import reading
-from lib.models import Customer, Delivery, DeliveryResult, OfferStatus
+from lib.models import Customer, Delivery, DeliveryResult
 from lib.offers import create_offer, get_offer, list_offers
 
 from .conftest import outbox_messages
