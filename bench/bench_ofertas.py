@@ -1,6 +1,7 @@
 """The Ofertas page and its queries at 1k, 100k and 1M offers.
 
     python -m bench.bench_ofertas [SIZE ...]
+    python -m bench.bench_ofertas demo
 
 For each size (default 1000 100000 1000000) a database is generated once
 with ``bench.generate`` into the system's temporary folder and reused by
@@ -71,7 +72,7 @@ def _database(backend: str, size: int) -> str:
     return url
 
 
-def _page_run(url: str | None) -> tuple[float, float, float]:
+def _page_run(url: str | None, search: str = SEARCH) -> tuple[float, float, float]:
     """First run and median of the next runs in seconds; peak MiB of one run."""
     from streamlit.testing.v1 import AppTest
 
@@ -86,12 +87,12 @@ def _page_run(url: str | None) -> tuple[float, float, float]:
         os.environ["OFFERDESK_DEMO_DATA"] = "false"
         os.environ["OFFERDESK_LOG_LEVEL"] = "WARNING"
         at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=600)
-        at.session_state["viewer"] = Viewer(user_id=1, role="MANAGER")
+        at.session_state["viewer"] = Viewer(user_id=_manager_id(url), role="MANAGER")
         at.session_state["last_activity"] = datetime.now(UTC)
         at.run()
         at.switch_page("pages/ofertas.py")
         at.session_state["ofertas_status"] = "FOLLOW_UP"
-        at.session_state["ofertas_search"] = SEARCH
+        at.session_state["ofertas_search"] = search
     started = time.perf_counter()
     at.run()
     first = time.perf_counter() - started
@@ -109,6 +110,32 @@ def _page_run(url: str | None) -> tuple[float, float, float]:
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     return first, statistics.median(times), peak
+
+
+def _manager_id(url: str) -> int:
+    from lib.db import make_engine, reading
+    from lib.models import Role, User
+
+    engine = make_engine(url)
+    with reading(engine) as session:
+        found = session.scalar(
+            select(User.id).where(User.role == Role.MANAGER).order_by(User.id).limit(1)
+        )
+    engine.dispose()
+    return found
+
+
+def _demo_database() -> str:
+    """A fresh SQLite file with the demo data a newcomer sees on first start."""
+    from lib.auth import first_start
+    from lib.db import make_engine, migrate
+
+    path = Path(tempfile.mkdtemp()) / "demo.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    first_start(engine, demo_data=True)
+    engine.dispose()
+    return f"sqlite:///{path}"
 
 
 def _timed(call: object) -> float:
@@ -193,6 +220,8 @@ def _queries(url: str) -> list[tuple[str, float]]:
 
 
 def main(argv: list[str]) -> int:
+    if argv == ["demo"]:
+        return demo()
     sizes = [int(arg) for arg in argv] or list(SIZES)
     backends = ["sqlite"] + (
         ["postgresql"] if os.environ.get("OFFERDESK_BENCH_POSTGRES_URL") else []
@@ -232,6 +261,20 @@ def main(argv: list[str]) -> int:
             f"{by_column.get(column, float('nan')):>16.1f}" for column in columns
         )
         print(f"{name:<38} {cells}")
+    return 0
+
+
+def demo() -> int:
+    """The Ofertas page on the demo data, en Seguimiento, no search."""
+    context = get_context("spawn")
+    url = _demo_database()
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        first, median, peak = pool.submit(_page_run, url, "").result()
+    print("\nOfertas page on the demo data (en Seguimiento), one AppTest run\n")
+    print(
+        f"first run {first * 1000:.0f} ms · median of 5 {median * 1000:.0f} ms · "
+        f"peak {peak:.1f} MiB"
+    )
     return 0
 
 
