@@ -8,6 +8,7 @@ from sqlalchemy import Engine, select
 
 from lib.db import reading, transaction
 from lib.errors import InvalidInput, InvalidState
+from lib.formatting import local
 from lib.models import (
     Activity,
     ActivityKind,
@@ -60,6 +61,8 @@ def add_activity(
     happened_at = happened_at or utcnow()
     if happened_at > utcnow():
         raise InvalidInput("La actividad no puede ser futura: anótela cuando ocurra.")
+    if next_contact_on is not None and next_contact_on < local(utcnow()).date():
+        raise InvalidInput("La fecha del próximo contacto no puede haber pasado ya.")
     offer_view = get_offer(engine, offer_id, viewer)
 
     with transaction(engine) as session:

@@ -7,7 +7,7 @@ through; a real dealership turns it off with ``OFFERDESK_DEMO_DATA=false``.
 import logging
 import random
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, func, select
 
@@ -220,9 +220,16 @@ def _make_offers(
                     ["Pide financiación a 48 meses", "Viene el sábado", ""]
                 ),
                 happened_at=created + timedelta(days=1),
-                next_contact_on=local(now).date()
-                + timedelta(days=rng.randrange(-3, 10)),
+                next_contact_on=local(now).date() + timedelta(days=rng.randrange(10)),
             )
+            if index % 3 == 0:
+                _overdue(engine, offer.id, local(now).date() - timedelta(days=2))
+
+
+def _overdue(engine: Engine, offer_id: int, day: date) -> None:
+    # A contact that was due two days ago, as a real pipeline always has.
+    with transaction(engine) as session:
+        session.get(Offer, offer_id).next_contact_on = day
 
 
 def _price(engine: Engine, vehicle_id: int) -> int:

@@ -758,24 +758,6 @@ def reassign_offer(
     return get_offer(engine, offer_id)
 
 
-def set_next_contact(
-    engine: Engine,
-    offer_id: int,
-    next_contact_on: date | None,
-    *,
-    viewer: Viewer | None,
-) -> OfferView:
-    """Set or clear the date of the next contact with the customer."""
-
-    def act(session: Session, offer: Offer) -> None:
-        if offer.status != OfferStatus.FOLLOW_UP and next_contact_on is not None:
-            raise InvalidState(f"La oferta {offer.number} está cerrada.")
-        offer.next_contact_on = next_contact_on
-
-    _act(engine, offer_id, viewer, act)
-    return get_offer(engine, offer_id)
-
-
 def record_delivery_success(
     session: Session, offer_id: int, when: datetime, revision: int | None = None
 ) -> None:

@@ -1,7 +1,5 @@
 """Ofertas: every offer by status; the selected one's delivery, follow-up, outcome."""
 
-from datetime import date, timedelta
-
 import streamlit as st
 
 from lib import formatting, ui
@@ -45,22 +43,6 @@ STATUS_FILTERS = {
     "ALL": "Todas",
 }
 CURSORS_KEY = "ofertas_cursors"
-# Narrow columns for short values, so the vehicle's columns fit beside the
-# customer's on a laptop screen.
-OFFER_COLUMN_WIDTHS = {
-    name: st.column_config.TextColumn(name, width="small")
-    for name in (
-        "Número",
-        "Estado",
-        "Creada",
-        "Última entrega",
-        "Temperatura",
-        "Nº pedido",
-        "Nº comisión",
-        "Próximo contacto",
-        "Teléfono",
-    )
-}
 
 ui.require_frame()
 viewer = ui.require_viewer()
@@ -170,7 +152,6 @@ def show_list(filters: OfferFilter, total: int) -> list[OfferView]:
         offers_table(page.offers),
         hide_index=True,
         width="stretch",
-        column_config=OFFER_COLUMN_WIDTHS,
     )
     pager = st.columns([2, 1, 1, 2, 2])
     noun = "oferta" if total == 1 else "ofertas"
@@ -315,10 +296,12 @@ def show_follow_up(offer: OfferView) -> None:
             note = columns[1].text_input(
                 "Nota", key=f"ofertas_activity_note_{offer.id}"
             )
+            today = formatting.local(formatting.utc_now()).date()
+            upcoming = offer.next_contact_on
             next_contact = columns[2].date_input(
                 "Próximo contacto",
-                value=offer.next_contact_on,
-                min_value=date.today() - timedelta(days=1),
+                # An overdue date is shown above; the field proposes none.
+                value=upcoming if upcoming and upcoming >= today else None,
                 format="DD/MM/YYYY",
                 key=f"ofertas_activity_next_{offer.id}",
             )

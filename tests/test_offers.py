@@ -448,6 +448,14 @@ def test_activities_and_due_follow_ups(engine, vehicle, salesperson):
     ] == [due.number]
     row = offers_table([get_offer(engine, due.id)]).iloc[0]
     assert row["Avisos"] == "⏰ Contactar"
+    with pytest.raises(InvalidInput, match="no puede haber pasado"):
+        add_activity(
+            engine,
+            later.id,
+            viewer=viewer,
+            kind="CALL",
+            next_contact_on=date(2020, 1, 1),
+        )
     with pytest.raises(InvalidInput, match="Escriba la nota"):
         add_activity(engine, due.id, viewer=viewer, kind="NOTE", note=" ")
 

@@ -1,11 +1,13 @@
 """Ofertas: outcomes, follow-up, conditions, history, filters and paging on the page."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from lib import formatting
 from lib.activities import list_activities, list_events
+from lib.db import transaction
 from lib.lost_reasons import list_lost_reasons
-from lib.models import OfferStatus
+from lib.models import Offer, OfferStatus
 from lib.offers import create_offer, get_offer
 
 from .test_offer_flow import texts
@@ -172,3 +174,19 @@ def test_pager_walks_pages_by_key(app, app_db, seller, stock_vehicle):
     assert second == [offer.number for offer in reversed(offers[:5])]
     assert list(app.dataframe[0].value["Número"]) == first
     assert any("Página 1 · 55 ofertas" in c.value for c in app.caption)
+
+
+def test_offer_with_an_overdue_contact_opens_and_says_so(
+    app, app_db, seller, stock_vehicle
+):
+    offer = stored_offer(app_db, seller, stock_vehicle)
+    overdue = datetime.now(UTC).date() - timedelta(days=3)
+    with transaction(app_db) as session:
+        session.get(Offer, offer.id).next_contact_on = overdue
+
+    open_offer(app, offer)
+
+    assert not app.exception
+    assert f"Próximo contacto: {formatting.day(overdue)}" in texts(app)
+    assert app.date_input(key=f"ofertas_activity_next_{offer.id}").value is None
+    assert list(app.dataframe[0].value["Avisos"]) == ["⏰ Contactar"]
