@@ -58,6 +58,7 @@ logger = logging.getLogger(__name__)
 
 VIEWER_KEY = "viewer"
 LAST_ACTIVITY_KEY = "last_activity"
+LOGIN_FORM_KEY = "login_form_key"
 LOGIN_NOTICE_KEY = "login_notice"
 OIDC_REFUSED_KEY = "login_oidc_refused"
 PASSWORD_NOTICE_KEY = "password_notice"
@@ -243,9 +244,15 @@ def _login_form(engine_: Engine) -> None:
     if oidc_configured():
         _oidc_login(engine_)
         return
-    with st.form("login_form", clear_on_submit=True):
-        username = st.text_input("Usuario", key="login_username")
-        password = st.text_input("Contraseña", type="password", key="login_password")
+    # Keys of their own for each signed-out session: a logout clears the
+    # session, and a form drawn again under new keys cannot carry over what
+    # was typed, or a pressed Entrar, from the login before.
+    form = st.session_state.setdefault(
+        LOGIN_FORM_KEY, f"login_form_{uuid.uuid4().hex[:8]}"
+    )
+    with st.form(form, clear_on_submit=True):
+        username = st.text_input("Usuario", key=f"{form}_username")
+        password = st.text_input("Contraseña", type="password", key=f"{form}_password")
         submitted = st.form_submit_button("Entrar", type="primary")
     if submitted:
         try:

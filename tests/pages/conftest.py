@@ -37,9 +37,10 @@ def give_password(engine, user_id: int, *, must_change: bool = False) -> None:
 def log_in(at: AppTest, username: str, password: str = PASSWORD) -> AppTest:
     """Fill in and send the real login form."""
     assert [title.value for title in at.title] == ["Iniciar sesión"]
-    at.text_input(key="login_username").input(username)
-    at.text_input(key="login_password").input(password)
-    at.button(key="FormSubmitter:login_form-Entrar").click().run()
+    form = at.session_state["login_form_key"]
+    at.text_input(key=f"{form}_username").input(username)
+    at.text_input(key=f"{form}_password").input(password)
+    at.button(key=f"FormSubmitter:{form}-Entrar").click().run()
     return at
 
 
