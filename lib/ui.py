@@ -330,11 +330,19 @@ def account_sidebar(engine_: Engine, account: UserAccount) -> None:
         notice = st.session_state.pop(PASSWORD_NOTICE_KEY, None)
         if notice:
             st.success(notice)
-        if st.button("Cerrar sesión", key="app_logout"):
-            _end_session(engine_, SecurityEventKind.LOGOUT)
-            if oidc_configured():
+        if oidc_configured():
+            if st.button("Cerrar sesión", key="app_logout"):
+                _end_session(engine_, SecurityEventKind.LOGOUT)
                 st.logout()
-            st.rerun()
+        else:
+            # A callback ends the session before the next run starts, so that
+            # run draws the login form and nothing of the page.
+            st.button(
+                "Cerrar sesión",
+                key="app_logout",
+                on_click=_end_session,
+                args=(engine_, SecurityEventKind.LOGOUT),
+            )
         if settings().mail_backend == "file":
             st.caption(
                 "📁 Modo de demostración: los correos se guardan como ficheros en "

@@ -115,10 +115,9 @@ def test_every_page_file_is_covered() -> None:
     )
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_logout_on_any_page_leaves_only_the_login_form(app_db, manager, page) -> None:
+def test_logout_leaves_only_the_login_form(app_db, manager) -> None:
+    # Every page in a real browser: tests/browser/test_logout_in_browser.py.
     at = open_app("marta")
-    at.switch_page(page).run()
 
     at.sidebar.button(key="app_logout").click().run()
 
