@@ -931,6 +931,21 @@ def _ordered_ids(
     return statement.order_by(Offer.created_at.desc(), Offer.id.desc()).limit(limit)
 
 
+def _in_summary(
+    statement: Select, viewer: Viewer | None, filters: OfferFilter
+) -> Select:
+    """Narrow a query of ``offer_counts`` to the viewer and the filter."""
+    if viewer is not None and not viewer.sees_all:
+        statement = statement.where(OfferCount.salesperson_id == viewer.user_id)
+    if filters.status is not None:
+        statement = statement.where(OfferCount.status == filters.status)
+    if filters.salesperson_id is not None:
+        statement = statement.where(OfferCount.salesperson_id == filters.salesperson_id)
+    if filters.band is not None:
+        statement = statement.where(OfferCount.band == filters.band)
+    return statement
+
+
 def count_offers(
     engine: Engine, viewer: Viewer | None, filters: OfferFilter
 ) -> tuple[int, bool]:
@@ -941,17 +956,9 @@ def count_offers(
     be "more than".
     """
     if filters.summary_only:
-        statement = select(func.coalesce(func.sum(OfferCount.offers), 0))
-        if viewer is not None and not viewer.sees_all:
-            statement = statement.where(OfferCount.salesperson_id == viewer.user_id)
-        if filters.status is not None:
-            statement = statement.where(OfferCount.status == filters.status)
-        if filters.salesperson_id is not None:
-            statement = statement.where(
-                OfferCount.salesperson_id == filters.salesperson_id
-            )
-        if filters.band is not None:
-            statement = statement.where(OfferCount.band == filters.band)
+        statement = _in_summary(
+            select(func.coalesce(func.sum(OfferCount.offers), 0)), viewer, filters
+        )
         with reading(engine) as session:
             return int(session.scalar(statement)), True
     conditions = _conditions(engine, viewer, filters)
@@ -1038,19 +1045,11 @@ def temperature_band_counts(
     """
     filters = filters or OfferFilter(status=status, search=search)
     if filters.summary_only:
-        statement = select(
-            OfferCount.band, OfferCount.status, func.sum(OfferCount.offers)
+        statement = _in_summary(
+            select(OfferCount.band, OfferCount.status, func.sum(OfferCount.offers)),
+            viewer,
+            filters,
         ).group_by(OfferCount.band, OfferCount.status)
-        if viewer is not None and not viewer.sees_all:
-            statement = statement.where(OfferCount.salesperson_id == viewer.user_id)
-        if filters.status is not None:
-            statement = statement.where(OfferCount.status == filters.status)
-        if filters.salesperson_id is not None:
-            statement = statement.where(
-                OfferCount.salesperson_id == filters.salesperson_id
-            )
-        if filters.band is not None:
-            statement = statement.where(OfferCount.band == filters.band)
     else:
         statement = None
     key = ("bands", *_scope(engine, viewer), filters)
