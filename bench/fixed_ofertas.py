@@ -5,8 +5,9 @@ page; it touches no database.
 """
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
+
+from lib.charts import temperature_chart
 
 ROWS = pd.DataFrame(
     {
@@ -28,6 +29,15 @@ ROWS = pd.DataFrame(
         "Próximo contacto": [""] * 50,
         "Avisos": [""] * 50,
     }
+)
+
+BANDS = pd.DataFrame(
+    [
+        ("Fría", "en Seguimiento", 2),
+        ("Muy caliente", "Éxito", 5),
+        ("Templada", "Fracaso", 1),
+    ],
+    columns=["band", "status", "offers"],
 )
 
 st.title("Ofertas")
@@ -60,10 +70,4 @@ pager[3].button("Exportar CSV")
 pager[4].button("Exportar Excel")
 st.subheader("Seleccionar oferta")
 st.selectbox("Oferta", list(ROWS["Número"]), index=None)
-figure = go.Figure()
-for status in ("en Seguimiento", "Éxito", "Fracaso"):
-    figure.add_bar(
-        name=status, x=["Fría", "Templada", "Caliente", "Muy caliente"], y=[1, 2, 3, 4]
-    )
-figure.update_layout(barmode="stack")
-st.plotly_chart(figure)
+st.plotly_chart(temperature_chart(BANDS))

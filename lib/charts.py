@@ -21,26 +21,34 @@ def temperature_chart(counts: pd.DataFrame) -> go.Figure:
     """
     bands = [f"{icon} {label}" for _upper, icon, label in TEMPERATURE_BANDS]
     names = {label: f"{icon} {label}" for _upper, icon, label in TEMPERATURE_BANDS}
-    figure = go.Figure()
+    bars = []
     for status, colour in STATUS_COLOURS.items():
         rows = counts[counts["status"] == status]
         by_band = dict(zip(rows["band"].map(names), rows["offers"], strict=True))
-        figure.add_bar(
-            name=status,
-            x=bands,
-            y=[int(by_band.get(band, 0)) for band in bands],
-            marker_color=colour,
-            hovertemplate="%{x}<br>" + status + ": %{y}<extra></extra>",
+        bars.append(
+            {
+                "type": "bar",
+                "name": status,
+                "x": bands,
+                "y": [int(by_band.get(band, 0)) for band in bands],
+                "marker": {"color": colour},
+                "hovertemplate": "%{x}<br>" + status + ": %{y}<extra></extra>",
+            }
         )
-    figure.update_layout(
-        barmode="stack",
-        title="Ofertas por temperatura y estado",
-        xaxis_title="Temperatura",
-        yaxis_title="Ofertas",
-        yaxis={"tickformat": ",d", "rangemode": "tozero", "dtick": None},
-        legend_title="Estado",
-        separators=",.",
-        margin={"t": 50, "b": 40, "l": 40, "r": 10},
-        height=320,
-    )
-    return figure
+    # One dictionary, checked once: building the figure step by step through
+    # update_layout costs several times more on every rerun of the page.
+    layout = {
+        "barmode": "stack",
+        "title": {"text": "Ofertas por temperatura y estado"},
+        "xaxis": {"title": {"text": "Temperatura"}},
+        "yaxis": {
+            "title": {"text": "Ofertas"},
+            "tickformat": ",d",
+            "rangemode": "tozero",
+        },
+        "legend": {"title": {"text": "Estado"}},
+        "separators": ",.",
+        "margin": {"t": 50, "b": 40, "l": 40, "r": 10},
+        "height": 320,
+    }
+    return go.Figure({"data": bars, "layout": layout})

@@ -220,6 +220,8 @@ def selected_offer(offers: list[OfferView]) -> OfferView | None:
             return find_offer(engine, wanted, viewer)
         except OfferDeskError as error:
             st.error(error.message)
+            # Said and recorded once: the next click does not ask again.
+            del st.query_params["oferta"]
             return None
     by_id = {offer.id: offer for offer in offers}
     chosen = st.selectbox(

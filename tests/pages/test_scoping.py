@@ -101,6 +101,10 @@ def test_another_salespersons_offer_by_address_is_refused_like_a_missing_one(
     assert denied_events(app_db)
     assert {user_id for user_id, _ in denied_events(app_db)} == {seller.id}
     assert all(str(theirs.id) in detail for _, detail in denied_events(app_db))
+    recorded = len(denied_events(app_db))
+    refused.run()
+    assert "oferta" not in refused.query_params
+    assert len(denied_events(app_db)) == recorded
 
 
 def test_manager_opens_any_offer_by_address(app_db, offers, manager) -> None:
