@@ -1000,7 +1000,12 @@ def list_offers(
             _cache.put(key, version, found)
         page_ids = [row.id for row in found[:page_size]]
         rows = session.scalars(select(Offer).where(Offer.id.in_(page_ids))).unique()
-        reasons = dict(session.execute(select(LostReason.id, LostReason.label)).all())
+        reasons = _cache.get(("reasons", *_scope(engine, None)), version)
+        if reasons is None:
+            reasons = dict(
+                session.execute(select(LostReason.id, LostReason.label)).all()
+            )
+            _cache.put(("reasons", *_scope(engine, None)), version, reasons)
         by_id = {
             offer.id: offer_view(offer, reasons.get(offer.lost_reason_id, ""))
             for offer in rows
@@ -1072,10 +1077,10 @@ def temperature_band_counts(
             ]
             if version is not None:
                 _cache.put(key, version, rows)
-    frame = pd.DataFrame(rows, columns=["band", "status", "offers"])
-    frame["band"] = frame["band"].map(lambda index: BANDS[index][2])
-    frame["status"] = frame["status"].map(OfferStatus.LABELS)
-    return frame
+    labelled = [
+        (BANDS[band][2], OfferStatus.LABELS[status], n) for band, status, n in rows
+    ]
+    return pd.DataFrame(labelled, columns=["band", "status", "offers"])
 
 
 OFFER_TABLE_COLUMNS = [
@@ -1210,10 +1215,16 @@ def salespeople_with_role(engine: Engine) -> list[SalespersonView]:
         .where(User.active, User.role.in_([Role.SALES, Role.MANAGER]))
         .order_by(User.full_name)
     )
+    key = ("salespeople", *_scope(engine, None))
     with reading(engine) as session:
-        return [
-            SalespersonView(
-                id=u.id, full_name=u.full_name, email=u.email, phone=u.phone
-            )
-            for u in session.scalars(statement)
-        ]
+        version = data_version(session)
+        found = _cache.get(key, version)
+        if found is None:
+            found = [
+                SalespersonView(
+                    id=u.id, full_name=u.full_name, email=u.email, phone=u.phone
+                )
+                for u in session.scalars(statement)
+            ]
+            _cache.put(key, version, found)
+    return found
