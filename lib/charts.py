@@ -1,5 +1,7 @@
 """Charts for the Ofertas page: pure functions from a DataFrame to a figure."""
 
+import math
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -35,6 +37,9 @@ def temperature_chart(counts: pd.DataFrame) -> go.Figure:
                 "hovertemplate": "%{x}<br>" + status + ": %{y}<extra></extra>",
             }
         )
+    tallest = max(
+        (sum(bar["y"][index] for bar in bars) for index in range(len(bands))), default=0
+    )
     # One dictionary, checked once: building the figure step by step through
     # update_layout costs several times more on every rerun of the page.
     layout = {
@@ -45,6 +50,9 @@ def temperature_chart(counts: pd.DataFrame) -> go.Figure:
             "title": {"text": "Ofertas"},
             "tickformat": ",d",
             "rangemode": "tozero",
+            # Whole offers only: without a step Plotly puts ticks at 0,2 and
+            # prints each whole number several times.
+            "dtick": max(1, math.ceil(tallest / 5)),
         },
         "legend": {"title": {"text": "Estado"}},
         "separators": ",.",

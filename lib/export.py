@@ -42,7 +42,9 @@ COLUMNS = [
     "Nº pedido",
     "Nº comisión",
     "Precio",
+    "Opciones y accesorios",
     "Descuento",
+    "Transporte y preentrega",
     "Base imponible",
     "IVA",
     "Impuesto de matriculación",
@@ -99,7 +101,9 @@ def _values(offer: OfferView) -> list[object]:
         vehicle.order_number or "",
         vehicle.commission_number or "",
         formatting.cents_to_decimal(prices.price_cents),
+        formatting.cents_to_decimal(prices.options_cents),
         formatting.cents_to_decimal(prices.discount_cents),
+        formatting.cents_to_decimal(prices.transport_cents),
         formatting.cents_to_decimal(prices.base_cents),
         formatting.cents_to_decimal(prices.vat_cents),
         formatting.cents_to_decimal(prices.registration_tax_cents),
@@ -121,8 +125,12 @@ def _csv_cell(value: object) -> str:
     text = str(value)
     if hasattr(value, "quantize"):
         return text.replace(".", ",")
-    # A cell that starts like a formula would run as one in Excel.
-    if text[:1] in ("=", "+", "-", "@"):
+    return _inert(text)
+
+
+def _inert(text: str) -> str:
+    """Text that starts like a formula, made plain text for spreadsheets."""
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + text
     return text
 
@@ -161,7 +169,14 @@ def export_xlsx(
     sheet.append(COLUMNS)
     rows = 0
     for offer in _offers(engine, viewer, filters, progress):
-        values = [float(v) if hasattr(v, "quantize") else v for v in _values(offer)]
+        values = [
+            float(v)
+            if hasattr(v, "quantize")
+            else _inert(v)
+            if isinstance(v, str)
+            else v
+            for v in _values(offer)
+        ]
         sheet.append(values)
         rows += 1
     buffer = io.BytesIO()

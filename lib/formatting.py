@@ -1,5 +1,6 @@
 """How numbers, money and dates read in Spain (Babel, es_ES)."""
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -17,6 +18,8 @@ from babel.numbers import (
 from lib.errors import InvalidInput
 
 LOCALE = "es_ES"
+AMOUNT_CHARACTERS = re.compile(r"[0-9]+(\.[0-9]{3})*(,[0-9]*)?|[0-9]+(,[0-9]*)?")
+MAX_AMOUNT = Decimal("100000000")
 TIMEZONE = ZoneInfo("Europe/Madrid")
 
 TEMPERATURE_BANDS = (
@@ -112,14 +115,21 @@ def parse_money(text: str, *, label: str = "El importe") -> int:
     cleaned = text.replace("€", "").replace("\xa0", "").strip()
     if not cleaned:
         return 0
+    if cleaned.startswith("-"):
+        raise InvalidInput(f"{label} no puede ser negativo.")
+    invalid = InvalidInput(
+        f"{label} «{text}» no es un importe válido; escríbalo así: 1.500,00"
+    )
+    # Babel (through Decimal) also reads "1e3", "nan", "1_000" and other
+    # scripts' digits; an amount on an offer is ASCII digits, dots and a comma.
+    if not AMOUNT_CHARACTERS.fullmatch(cleaned):
+        raise invalid
     try:
         amount = parse_decimal(cleaned, locale=LOCALE, strict=True)
     except NumberFormatError as error:
-        raise InvalidInput(
-            f"{label} «{text}» no es un importe válido; escríbalo así: 1.500,00"
-        ) from error
-    if amount < 0:
-        raise InvalidInput(f"{label} no puede ser negativo.")
+        raise invalid from error
+    if amount >= MAX_AMOUNT:
+        raise InvalidInput(f"{label} «{text}» es demasiado grande.")
     if amount != amount.quantize(Decimal("0.01")):
         raise InvalidInput(f"{label} no puede tener más de dos decimales.")
     return int(amount * 100)

@@ -65,7 +65,14 @@ def add_lost_reason(engine: Engine, text: str, *, viewer: Viewer) -> LostReasonV
     _require_manager(viewer)
     label = _label(text)
     with transaction(engine) as session:
-        existing = session.scalar(select(LostReason).where(LostReason.label == label))
+        existing = next(
+            (
+                reason
+                for reason in session.scalars(select(LostReason))
+                if reason.label.casefold() == label.casefold()
+            ),
+            None,
+        )
         if existing is not None:
             if existing.active:
                 raise InvalidInput(f"Ya existe el motivo «{label}».")

@@ -249,7 +249,11 @@ def _save_to_outbox(message: EmailMessage, settings: Settings, number: str) -> s
         ) from error
 
     logger.info("Offer %s email saved to %s", number, path)
-    return f"Guardado en {path}; no ha salido de esta máquina."
+    # The salesperson needs the file's name, not where the server keeps it.
+    return (
+        f"Guardado como {path.name} en el buzón de pruebas; "
+        "no ha salido de esta máquina."
+    )
 
 
 def _send_by_smtp(message: EmailMessage, settings: Settings, number: str) -> str:

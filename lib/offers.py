@@ -833,8 +833,9 @@ def _broad(engine: Engine, term: str) -> bool:
 
 
 def _search_condition(engine: Engine, term: str) -> object:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     if len(term) < MIN_INDEXED:
-        return Offer.search_text.like(f"%{term}%")
+        return Offer.search_text.like(f"%{escaped}%", escape="\\")
     if engine.dialect.name == "sqlite":
         matches = (
             text("SELECT rowid FROM offer_search WHERE offer_search MATCH :phrase")
@@ -845,7 +846,6 @@ def _search_condition(engine: Engine, term: str) -> object:
         # them all when most offers match; it then walks the date index.
         target = Offer.id + 0 if _broad(engine, term) else Offer.id
         return target.in_(matches)
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return Offer.search_text.like(f"%{escaped}%", escape="\\")
 
 

@@ -41,7 +41,7 @@ from lib.deliveries import (
 )
 from lib.documents import prepare_fonts, price_lines
 from lib.errors import DuplicateCustomer, NotFound, OfferDeskError
-from lib.formatting import day, day_time, money, number, phone
+from lib.formatting import day, day_time, local, money, number, phone
 from lib.mail import mail_leaves_machine
 from lib.models import (
     Availability,
@@ -570,6 +570,11 @@ def _deliver_now(engine: Engine, key: str, offer: OfferView, *, viewer: Viewer) 
     current = settings()
     if offer.changed_since_delivery:
         st.warning(changed_since_delivery_message(offer))
+    if offer.expired(local(utcnow()).date()):
+        st.warning(
+            f"⌛ Esta oferta caducó el {day(offer.valid_until)}: el documento lo dirá. "
+            "Revise las condiciones antes de entregarla."
+        )
     refusal = email_channel_refusal(offer)
     choices = [DeliveryChannel.PRINT] if refusal else list(CHANNEL_CHOICES)
     channel = st.radio(

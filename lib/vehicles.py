@@ -194,6 +194,9 @@ def create_factory_order(
         raise InvalidInput("Las emisiones de CO2 deben estar entre 0 y 1.000 g/km.")
 
     with transaction(engine) as session:
+        _refuse_taken(
+            session, Vehicle.order_number, order_number, 0, "El número de pedido"
+        )
         vehicle = Vehicle(
             make=make,
             model=model,

@@ -59,7 +59,9 @@ else:
             "Número de pedido", key="nueva_factory_order"
         )
         made = st.form_submit_button("Registrar pedido a fábrica")
-    if made:
+    ordered = (make, model, version, colour, price, order_number)
+    # A second click on the same form is the same order, not a second vehicle.
+    if made and st.session_state.get("nueva_factory_form") != ordered:
         with ui.user_errors():
             factory = create_factory_order(
                 engine,
@@ -71,6 +73,7 @@ else:
                 order_number=order_number or None,
             )
             st.session_state["nueva_factory_vehicle"] = factory.id
+            st.session_state["nueva_factory_form"] = ordered
     factory_id = st.session_state.get("nueva_factory_vehicle")
     if factory_id is None:
         st.stop()
@@ -151,4 +154,5 @@ with ui.user_errors():
         }
         st.session_state.pop("resumen_offer_id", None)
         st.session_state.pop("nueva_factory_vehicle", None)
+        st.session_state.pop("nueva_factory_form", None)
         st.switch_page("pages/resumen.py")

@@ -285,7 +285,8 @@ def show_delivery(offer: OfferView) -> None:
 
 def show_follow_up(offer: OfferView) -> None:
     if offer.status == OfferStatus.FOLLOW_UP:
-        with st.form(f"ofertas_activity_{offer.id}", clear_on_submit=True):
+        # Not cleared on submit: a refused date must not take the note with it.
+        with st.form(f"ofertas_activity_{offer.id}"):
             columns = st.columns([1, 2, 1])
             kind = columns[0].selectbox(
                 "Actividad",
@@ -317,6 +318,7 @@ def show_follow_up(offer: OfferView) -> None:
                         note=note,
                         next_contact_on=next_contact,
                     )
+                    st.session_state.pop(f"ofertas_activity_note_{offer.id}", None)
                     st.rerun()
     if offer.next_contact_on:
         st.caption(f"Próximo contacto: {formatting.day(offer.next_contact_on)}")

@@ -24,14 +24,17 @@ def _availability(key: str) -> str:
 
 
 def _show_report(report: StockImportReport) -> None:
+    vehicles = "vehículo importado" if report.imported == 1 else "vehículos importados"
+    rows = "fila" if report.rows == 1 else "filas"
     st.success(
-        f"«{report.file_name}»: {formatting.number(report.imported)} vehículos "
-        f"importados de {formatting.number(report.rows)} filas en "
+        f"«{report.file_name}»: {formatting.number(report.imported)} {vehicles} "
+        f"de {formatting.number(report.rows)} {rows} en "
         f"{formatting.number(report.seconds, 1)} s."
     )
     if not report.skipped:
         return
-    st.warning(f"{formatting.number(report.skipped)} filas descartadas.")
+    skipped = "fila descartada" if report.skipped == 1 else "filas descartadas"
+    st.warning(f"{formatting.number(report.skipped)} {skipped}.")
     st.dataframe(
         {
             "Motivo": list(report.skipped_by_reason),

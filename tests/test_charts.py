@@ -29,4 +29,5 @@ def test_temperature_chart_stacks_whole_offers_by_band_and_status():
     }
     assert figure.layout.barmode == "stack"
     assert figure.layout.yaxis.tickformat == ",d"
+    assert figure.layout.yaxis.dtick == 1
     assert figure.layout.title.text == "Ofertas por temperatura y estado"

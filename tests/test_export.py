@@ -99,3 +99,20 @@ def test_xlsx_has_numbers_and_only_the_viewers_rows(engine, salesperson):
     )
     assert values["Total"] == 22999.5
     assert values["Comercial"] == "Lucía Fernández Ibáñez"
+
+
+def test_exports_never_carry_a_live_formula_and_show_every_price_line(
+    engine, salesperson
+):
+    make_offers(engine, salesperson)
+    viewer = Viewer(salesperson.id, Role.SALES)
+
+    sheet = load_workbook(
+        io.BytesIO(export_xlsx(engine, viewer=viewer, filters=OfferFilter()))
+    ).active
+    row = dict(zip(COLUMNS, [c for c in next(sheet.iter_rows(min_row=2))], strict=True))
+
+    assert row["Cliente"].value == "'=HYPERLINK(1) Peñalver"
+    assert row["Cliente"].data_type == "s"
+    assert "Opciones y accesorios" in COLUMNS
+    assert "Transporte y preentrega" in COLUMNS

@@ -39,6 +39,13 @@ def test_parse_money_takes_spanish_amounts(typed, cents):
     [
         ("abc", "no es un importe válido"),
         ("-5", "no puede ser negativo"),
+        ("1e3", "no es un importe válido"),
+        ("nan", "no es un importe válido"),
+        ("inf", "no es un importe válido"),
+        ("1_000", "no es un importe válido"),
+        ("１２３", "no es un importe válido"),
+        ("1,234,5", "no es un importe válido"),
+        ("100000000", "demasiado grande"),
         ("1,505", "más de dos decimales"),
     ],
 )

@@ -293,7 +293,10 @@ def test_file_backend_writes_parseable_eml(tmp_path: Path) -> None:
     (saved,) = outbox.iterdir()
     assert saved.suffix == ".eml"
     assert "2026-000123" in saved.name
-    assert where == f"Guardado en {saved}; no ha salido de esta máquina."
+    assert where == (
+        f"Guardado como {saved.name} en el buzón de pruebas; "
+        "no ha salido de esta máquina."
+    )
     parsed = email.message_from_bytes(saved.read_bytes(), policy=policy.default)
     assert parsed["To"].addresses[0].display_name == "Íñigo Muñoz Peñalver"
     assert parsed["Subject"] == "Su oferta 2026-000123 – Volkswagen Golf"

@@ -345,3 +345,19 @@ def test_unknown_availability_or_vehicle_is_refused(
         )
 
     assert unknown.value.message == "Indicador del vehículo desconocido."
+
+
+def test_factory_order_number_is_not_given_twice(engine):
+    values = {
+        "make": "Tesla",
+        "model": "Model 3",
+        "version": "",
+        "colour": "",
+        "price_cents": 4599000,
+        "order_number": "PO-1",
+    }
+    create_factory_order(engine, **values)
+
+    with pytest.raises(InvalidInput, match="número de pedido «PO-1» ya está asignado"):
+        create_factory_order(engine, **values)
+    assert len(search_vehicles(engine, "PO-1", available_only=False)) == 1

@@ -190,3 +190,19 @@ def test_offer_with_an_overdue_contact_opens_and_says_so(
     assert f"Próximo contacto: {formatting.day(overdue)}" in texts(app)
     assert app.date_input(key=f"ofertas_activity_next_{offer.id}").value is None
     assert list(app.dataframe[0].value["Avisos"]) == ["⏰ Contactar"]
+
+
+def test_refused_next_contact_keeps_the_note(app, app_db, seller, stock_vehicle):
+    offer = stored_offer(app_db, seller, stock_vehicle)
+    open_offer(app, offer)
+    note = f"ofertas_activity_note_{offer.id}"
+
+    app.text_input(key=note).input("Quiere probar la versión híbrida")
+    app.date_input(key=f"ofertas_activity_next_{offer.id}").set_value(
+        datetime(2020, 1, 1).date()
+    )
+    app.button(key=f"FormSubmitter:ofertas_activity_{offer.id}-Anotar").click().run()
+
+    assert any("no puede haber pasado" in e.value for e in app.error)
+    assert app.text_input(key=note).value == "Quiere probar la versión híbrida"
+    assert list_activities(app_db, offer.id, viewer=None) == []

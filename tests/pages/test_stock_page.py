@@ -103,7 +103,7 @@ def test_upload_and_import_shows_the_report(app_db: Engine) -> None:
     assert at.success[0].value.startswith(
         "«stock-marzo.csv»: 2 vehículos importados de 3 filas en "
     )
-    assert at.warning[0].value == "1 filas descartadas."
+    assert at.warning[0].value == "1 fila descartada."
     reasons, examples = (frame.value for frame in at.dataframe[:2])
     assert reasons.to_dict("records") == [{"Motivo": "Sin modelo", "Filas": "1"}]
     assert examples.to_dict("records") == [{"Línea": "4", "Motivo": "Sin modelo"}]
