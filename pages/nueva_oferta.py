@@ -119,7 +119,10 @@ temperature = st.slider(
     step=5,
     key="nueva_temperature",
 )
-notes = st.text_area("Notas para la oferta (opcional)", key="nueva_notes")
+notes = st.text_area(
+    "Observaciones para el cliente (opcional; se imprimen en la oferta)",
+    key="nueva_notes",
+)
 
 with ui.user_errors():
     discount_cents = formatting.parse_money(discount, label="El descuento")

@@ -363,7 +363,10 @@ def show_terms(offer: OfferView) -> None:
         temperature = st.slider(
             "Temperatura (%)", 0, 100, round(offer.temperature * 100), step=5
         )
-        notes = st.text_area("Notas", value=offer.notes)
+        notes = st.text_area(
+            "Observaciones para el cliente (se imprimen en la oferta)",
+            value=offer.notes,
+        )
         if st.form_submit_button("Guardar condiciones"):
             with ui.user_errors():
                 update_terms(

@@ -58,7 +58,7 @@ if offer_id is not None:
         st.error(error.message)
         st.stop()
     vehicle, prices, temperature = offer.vehicle, offer.prices, offer.temperature
-    customer, salesperson = offer.customer, offer.salesperson
+    customer, salesperson, notes = offer.customer, offer.salesperson, offer.notes
     st.success(f"Oferta {offer.number} · {OfferStatus.LABELS[offer.status]}")
 else:
     vehicle = get_vehicle(engine, draft["vehicle_id"])
@@ -77,6 +77,7 @@ else:
         get_customer(engine, draft["customer_id"]) if draft["customer_id"] else None
     )
     salesperson = get_user(engine, viewer.user_id)
+    notes = draft.get("notes", "")
 
 left, right = st.columns(2)
 with left:
@@ -100,6 +101,9 @@ with left:
         f"Temperatura: **{formatting.temperature(temperature)}** · "
         f"Comercial: {salesperson.full_name}"
     )
+    if notes.strip():
+        st.markdown("**Observaciones para el cliente**")
+        st.text(notes)
 
 with right:
     st.subheader("Cliente")

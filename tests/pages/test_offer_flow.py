@@ -246,3 +246,13 @@ def test_ofertas_email_without_address_is_not_offered(
     assert "Begoña no tiene correo electrónico: imprima la oferta." in texts(app)
     assert app.button(key=f"{key}_send").label == "Imprimir oferta"
     assert get_offer(app_db, offer.id).delivery_count == 0
+
+
+def test_resumen_shows_the_remarks_that_will_print(app, app_db, stock_vehicle):
+    app.text_input(key="nueva_query").input("León").run()
+    app.text_area(key="nueva_notes").input("Incluye alfombrillas y revisión").run()
+
+    go_to_resumen(app)
+
+    assert "**Observaciones para el cliente**" in texts(app)
+    assert "Incluye alfombrillas y revisión" in texts(app)
