@@ -146,8 +146,9 @@ def _demo_database() -> str:
     path = Path(tempfile.mkdtemp()) / "demo.db"
     engine = make_engine(f"sqlite:///{path}")
     migrate(engine)
-    issued = {item.username: item.password for item in first_start(engine, demo_data=True)}
-    change_password(engine, _manager_id_on(engine), issued["gerente"], "bench-" * 3)
+    issued = first_start(engine, demo_data=True)
+    passwords = {item.username: item.password for item in issued}
+    change_password(engine, _manager_id_on(engine), passwords["gerente"], "bench-" * 3)
     engine.dispose()
     return f"sqlite:///{path}"
 
