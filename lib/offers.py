@@ -987,41 +987,53 @@ def list_offers(
     (the Ofertas page sums its chart's groups instead).
     """
     filters = filters or OfferFilter(status=status, search=search)
-    key = ("page", *_scope(engine, viewer), filters, cursor, page_size)
+    # Due follow-ups and expiry are relative to today: a new day, a new page.
+    today = formatting.local(utcnow()).date()
+    key = ("page", *_scope(engine, viewer), filters, cursor, page_size, today)
 
     with reading(engine) as session:
         version = data_version(session)
-        found = _cache.get(key, version)
-        if found is None:
+        cached = _cache.get(key, version)
+        if cached is None:
             conditions = _conditions(engine, viewer, filters)
             found = session.execute(
                 _ordered_ids(conditions, cursor, page_size + 1)
             ).all()
-            _cache.put(key, version, found)
-        page_ids = [row.id for row in found[:page_size]]
-        rows = session.scalars(select(Offer).where(Offer.id.in_(page_ids))).unique()
-        reasons = _cache.get(("reasons", *_scope(engine, None)), version)
-        if reasons is None:
-            reasons = dict(
-                session.execute(select(LostReason.id, LostReason.label)).all()
-            )
-            _cache.put(("reasons", *_scope(engine, None)), version, reasons)
-        by_id = {
-            offer.id: offer_view(offer, reasons.get(offer.lost_reason_id, ""))
-            for offer in rows
-        }
+            # The views are frozen and hold only stored data: while the
+            # version stands, a rerun shows them without loading a row.
+            cached = (found, _page_views(engine, session, found[:page_size], version))
+            _cache.put(key, version, cached)
+        found, views = cached
     total, exact = count_offers(engine, viewer, filters) if with_total else (-1, False)
     next_cursor = None
     if len(found) > page_size:
         last = found[page_size - 1]
         next_cursor = PageCursor(created_at=last.created_at, id=last.id)
     return OfferPage(
-        offers=[by_id[offer_id] for offer_id in page_ids],
+        offers=list(views),
         total=total,
         total_is_exact=exact,
         next_cursor=next_cursor,
         page_size=page_size,
     )
+
+
+def _page_views(
+    engine: Engine, session: Session, found: list, version: int
+) -> tuple[OfferView, ...]:
+    """The offers of one page, in the page's order, as views."""
+    page_ids = [row.id for row in found]
+    rows = session.scalars(select(Offer).where(Offer.id.in_(page_ids))).unique()
+    reasons_key = ("reasons", *_scope(engine, None))
+    reasons = _cache.get(reasons_key, version)
+    if reasons is None:
+        reasons = dict(session.execute(select(LostReason.id, LostReason.label)).all())
+        _cache.put(reasons_key, version, reasons)
+    by_id = {
+        offer.id: offer_view(offer, reasons.get(offer.lost_reason_id, ""))
+        for offer in rows
+    }
+    return tuple(by_id[offer_id] for offer_id in page_ids)
 
 
 def status_counts(engine: Engine, viewer: Viewer | None = None) -> dict[str, int]:

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from lib import formatting
 from lib.activities import add_activity, list_activities, list_events
-from lib.customers import create_customer
+from lib.customers import create_customer, record_email_consent
 from lib.db import make_engine, reading
 from lib.errors import InvalidInput, InvalidState, NotFound
 from lib.lost_reasons import list_lost_reasons
@@ -544,6 +544,36 @@ def test_temperature_band_counts_group_in_sql(engine, vehicle, salesperson):
         ("Muy caliente", "en Seguimiento"): 2,
         ("Muy caliente", "Éxito"): 1,
     }
+
+
+def test_a_page_shown_again_carries_the_vehicle_and_customer_as_they_are_now(
+    engine, vehicle, salesperson, customer
+):
+    offer = new_offer(engine, vehicle, salesperson, customer_id=customer.id)
+    shown = list_offers(engine).offers
+    assert [(o.number, o.vehicle.vin, o.customer.email_consent_at) for o in shown] == [
+        (offer.number, vehicle.vin, None)
+    ]
+
+    other = make_engine(engine.url.render_as_string(hide_password=False))
+    update_vehicle_identifiers(
+        other,
+        vehicle.id,
+        vin="VSSZZZKJZRR099999",
+        order_number="P7654321",
+        commission_number=None,
+    )
+    record_email_consent(
+        other, customer.id, "IN_PERSON", viewer=Viewer(salesperson.id, Role.SALES)
+    )
+    other.dispose()
+
+    again = list_offers(engine).offers[0]
+    assert (again.vehicle.vin, again.vehicle.order_number) == (
+        "VSSZZZKJZRR099999",
+        "P7654321",
+    )
+    assert again.customer.email_consent_at is not None
 
 
 def test_cached_list_and_chart_follow_every_write_even_from_another_process(
