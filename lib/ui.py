@@ -363,12 +363,15 @@ def vehicle_label(vehicle: VehicleView) -> str:
     return " · ".join(part for part in parts if part)
 
 
-def price_table(prices: PriceBreakdown, vehicle: VehicleView) -> pd.DataFrame:
-    """The price lines of an offer, formatted, indexed by concept, as in its PDF."""
-    lines = price_lines(prices, vehicle)
-    frame = pd.DataFrame({"Importe": [line.amount for line in lines]})
-    frame.index = pd.Index([line.label for line in lines], name="Concepto")
-    return frame
+def show_price_table(prices: PriceBreakdown, vehicle: VehicleView) -> None:
+    """Draw the price lines of an offer as in its PDF: amounts to the right."""
+    rows = [
+        f"| **{line.label}** | **{line.amount}** |"
+        if line.total
+        else f"| {line.label} | {line.amount} |"
+        for line in price_lines(prices, vehicle)
+    ]
+    st.markdown("\n".join(["| Concepto | Importe |", "| :-- | --: |", *rows]))
 
 
 def customer_label(customer: CustomerView) -> str:

@@ -345,7 +345,7 @@ def show_follow_up(offer: OfferView) -> None:
 def show_terms(offer: OfferView) -> None:
     if offer.status != OfferStatus.FOLLOW_UP:
         st.caption("La oferta está cerrada; reábrala para cambiar sus condiciones.")
-        st.table(ui.price_table(offer.prices, offer.vehicle))
+        ui.show_price_table(offer.prices, offer.vehicle)
         return
     with st.form(f"ofertas_terms_{offer.id}"):
         columns = st.columns(3)
@@ -387,7 +387,7 @@ def show_terms(offer: OfferView) -> None:
                     f"Condiciones de {offer.number} guardadas."
                 )
                 st.rerun()
-    st.table(ui.price_table(offer.prices, offer.vehicle))
+    ui.show_price_table(offer.prices, offer.vehicle)
 
 
 def show_outcome(offer: OfferView) -> None:

@@ -96,7 +96,7 @@ with left:
         )
     )
     st.subheader("Precio")
-    st.table(ui.price_table(prices, vehicle))
+    ui.show_price_table(prices, vehicle)
     st.markdown(
         f"Temperatura: **{formatting.temperature(temperature)}** · "
         f"Comercial: {salesperson.full_name}"

@@ -256,3 +256,28 @@ def test_resumen_shows_the_remarks_that_will_print(app, app_db, stock_vehicle):
 
     assert "**Observaciones para el cliente**" in texts(app)
     assert "Incluye alfombrillas y revisión" in texts(app)
+
+
+def test_resumen_price_lines_read_as_in_the_pdf_with_amounts_to_the_right(
+    app, app_db, stock_vehicle
+):
+    go_to_resumen(app)
+
+    table = next(
+        element.value
+        for element in app.markdown
+        if element.value.startswith("| Concepto")
+    )
+    # Amounts keep a no-break space before the euro sign.
+    assert table.replace("\xa0", " ").splitlines() == [
+        "| Concepto | Importe |",
+        "| :-- | --: |",
+        "| Precio del vehículo (IVA incluido) | 23.450,00 € |",
+        "| Opciones y accesorios | 0,00 € |",
+        "| Descuento | 0,00 € |",
+        "| Transporte y preentrega | 0,00 € |",
+        "| Base imponible | 19.380,17 € |",
+        "| IVA 21 % | 4.069,83 € |",
+        "| Impuesto de matriculación (0,00 %) | 0,00 € |",
+        "| **Total** | **23.450,00 €** |",
+    ]
