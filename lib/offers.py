@@ -584,7 +584,7 @@ def update_terms(
                 offer,
                 OfferEventKind.TERMS,
                 viewer,
-                to_value=f"v{offer.revision}",
+                to_value=f"Revisión {offer.revision}",
             )
         if old_temperature != temperature:
             _event(

@@ -495,6 +495,11 @@ def test_update_terms_makes_a_new_revision(engine, vehicle, salesperson):
 
     assert changed.revision == 2
     assert changed.prices.subtotal_cents == 2345000 + 120000 - 50000 + 35000
+    history = list_events(engine, offer.id, viewer=None)
+    assert [(e.from_value, e.to_value) for e in history if e.to_value][-2:] == [
+        ("", "Revisión 2"),
+        ("60\xa0%", "80\xa0%"),
+    ]
     assert status_counts(engine) == {"FOLLOW_UP": 1, "WON": 0, "LOST": 0}
     bands = temperature_band_counts(engine)
     assert list(bands.itertuples(index=False, name=None)) == [
