@@ -521,20 +521,27 @@ def one_time_password_notice(issued: list[IssuedPassword]) -> str:
     return "\n".join(lines)
 
 
+def _verified(claim: object) -> bool:
+    # Some providers send the claim as the string "true".
+    return claim is True or str(claim).strip().lower() == "true"
+
+
 def viewer_for_identity(
     engine: Engine,
     *,
     subject: str,
     email: str,
-    email_verified: bool | None = None,
+    email_verified: object = None,
+    trust_email: bool = False,
     now: datetime | None = None,
 ) -> Viewer:
     """Map an OpenID Connect identity to an active user and role.
 
     A user already linked to the identity's subject is found by it. Otherwise
     an active user with the same email (compared without case) is linked to
-    the subject on this first login; an email the provider says is not
-    verified never links. Anyone else is refused and the refusal recorded.
+    the subject on this first login, but only when the provider says the
+    address is verified (or ``trust_email`` says the provider's addresses are
+    the company's own). Anyone else is refused and the refusal recorded.
     """
     now = now or utcnow()
     subject = subject.strip()
@@ -545,7 +552,7 @@ def viewer_for_identity(
         if subject:
             statement = select(User).where(User.oidc_subject == subject)
             user = session.scalar(statement.with_for_update())
-        if user is None and email and email_verified is not False:
+        if user is None and email and (trust_email or _verified(email_verified)):
             statement = select(User).where(
                 func.lower(User.email) == email, User.oidc_subject.is_(None)
             )

@@ -44,6 +44,10 @@ class Settings:
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
     session_idle_minutes: int = 30
+    # Link an OpenID Connect identity by its email even when the provider does
+    # not say the address is verified (Microsoft Entra ID sends no such claim).
+    # Only for a provider that issues identities for the company's own domain.
+    oidc_trust_email: bool = False
 
 
 def _coerce(name: str, raw: object, default: object) -> object:

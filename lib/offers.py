@@ -1191,9 +1191,17 @@ def vehicle_models(engine: Engine, make: str) -> list[str]:
 
 
 def vehicle_in_other_offers(
-    engine: Engine, vehicle_id: int, *, excluding: int | None = None
+    engine: Engine,
+    vehicle_id: int,
+    *,
+    excluding: int | None = None,
+    viewer: Viewer | None = None,
 ) -> list[str]:
-    """Open or won offers already using this vehicle, its VIN or commission number."""
+    """Open or won offers already using this vehicle, its VIN or commission number.
+
+    An offer outside the viewer's reach is named only by its status, so that a
+    salesperson learns of the clash without reading another's pipeline.
+    """
     with reading(engine) as session:
         vehicle = session.get(Vehicle, vehicle_id)
         if vehicle is None:
@@ -1204,7 +1212,7 @@ def vehicle_in_other_offers(
         if vehicle.commission_number:
             same.append(Vehicle.commission_number == vehicle.commission_number)
         statement = (
-            select(Offer.number, Offer.status, User.full_name)
+            select(Offer.number, Offer.status, Offer.salesperson_id, User.full_name)
             .join(Vehicle, Offer.vehicle_id == Vehicle.id)
             .join(User, Offer.salesperson_id == User.id)
             .where(or_(*same))
@@ -1214,10 +1222,14 @@ def vehicle_in_other_offers(
         )
         if excluding is not None:
             statement = statement.where(Offer.id != excluding)
-        return [
-            f"{number} ({OfferStatus.LABELS[status]}, {name})"
-            for number, status, name in session.execute(statement)
-        ]
+        rows = session.execute(statement).all()
+    seen = None if viewer is None or viewer.sees_all else viewer.user_id
+    return [
+        f"{number} ({OfferStatus.LABELS[status]}, {name})"
+        if seen is None or salesperson_id == seen
+        else f"una oferta de otro comercial ({OfferStatus.LABELS[status]})"
+        for number, status, salesperson_id, name in rows
+    ]
 
 
 def salespeople_with_role(engine: Engine) -> list[SalespersonView]:

@@ -194,6 +194,10 @@ def _end_session(engine: Engine, event: str, notice: str = "") -> None:
     if viewer is not None:
         record_session_end(engine, viewer.user_id, event)
     st.session_state.clear()
+    if oidc_configured() and st.user.is_logged_in:
+        # The identity cookie outlives the session: without a logout the next
+        # run would sign the same identity straight back in.
+        st.logout()
     if notice:
         st.session_state[LOGIN_NOTICE_KEY] = notice
 
@@ -277,6 +281,7 @@ def _oidc_login(engine_: Engine) -> None:
                 subject=str(st.user.get("sub") or ""),
                 email=str(st.user.get("email") or ""),
                 email_verified=st.user.get("email_verified"),
+                trust_email=settings().oidc_trust_email,
             )
         except OfferDeskError as error:
             refused = st.session_state[OIDC_REFUSED_KEY] = error.message
@@ -333,7 +338,6 @@ def account_sidebar(engine_: Engine, account: UserAccount) -> None:
         if oidc_configured():
             if st.button("Cerrar sesión", key="app_logout"):
                 _end_session(engine_, SecurityEventKind.LOGOUT)
-                st.logout()
         else:
             # A callback ends the session before the next run starts, so that
             # run draws the login form and nothing of the page.

@@ -12,7 +12,7 @@ from lib.vehicles import create_factory_order, get_vehicle, search_vehicles
 DRAFT_KEY = "offer_draft"
 
 ui.require_frame()
-ui.require_viewer()
+viewer = ui.require_viewer()
 st.title("Nueva oferta")
 engine = ui.engine()
 
@@ -80,7 +80,7 @@ else:
     vehicle = get_vehicle(engine, factory_id)
     st.success(f"Pedido a fábrica registrado: {ui.vehicle_label(vehicle)}")
 
-others = vehicle_in_other_offers(engine, vehicle.id)
+others = vehicle_in_other_offers(engine, vehicle.id, viewer=viewer)
 if others:
     st.warning("🚗 Este vehículo ya está en otra oferta: " + "; ".join(others))
 

@@ -258,7 +258,9 @@ def show_header(offer: OfferView) -> None:
             "✏️ La oferta ha cambiado desde la última entrega del "
             f"{formatting.day(offer.last_delivered_at)}: entréguela de nuevo."
         )
-    others = vehicle_in_other_offers(engine, offer.vehicle.id, excluding=offer.id)
+    others = vehicle_in_other_offers(
+        engine, offer.vehicle.id, excluding=offer.id, viewer=viewer
+    )
     if others:
         st.warning("🚗 Este vehículo también está en: " + "; ".join(others))
 

@@ -2,7 +2,6 @@
 
 import functools
 import logging
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -358,7 +357,9 @@ def test_identity_is_linked_by_email_on_first_login(
 def test_linked_identity_is_found_by_subject_after_an_email_change(
     engine: Engine, linked: str
 ) -> None:
-    first = viewer_for_identity(engine, subject="sub-123", email=linked, now=NOW)
+    first = viewer_for_identity(
+        engine, subject="sub-123", email=linked, email_verified=True, now=NOW
+    )
 
     again = viewer_for_identity(engine, subject="sub-123", email="otra@correo.example")
 
@@ -371,7 +372,11 @@ def test_linked_identity_is_found_by_subject_after_an_email_change(
         {"subject": "sub-999", "email": "desconocido@correo.example"},
         {"subject": "sub-123", "email": "lucia.fernandez@concesionario.example",
          "email_verified": False},
-        {"subject": "", "email": "lucia.fernandez@concesionario.example"},
+        {"subject": "", "email": "lucia.fernandez@concesionario.example",
+         "email_verified": True},
+        {"subject": "sub-123", "email": "lucia.fernandez@concesionario.example"},
+        {"subject": "sub-123", "email": "lucia.fernandez@concesionario.example",
+         "email_verified": "false"},
     ],
 )  # fmt: skip
 def test_unknown_or_unverified_identity_is_refused_and_recorded(
@@ -385,8 +390,32 @@ def test_unknown_or_unverified_identity_is_refused_and_recorded(
     assert stored_user(engine, "lucia").oidc_subject is None
 
 
+@pytest.mark.parametrize("claim", [True, "true", "TRUE"])
+def test_identity_with_a_verified_claim_links(
+    engine: Engine, linked: str, claim
+) -> None:
+    viewer_for_identity(
+        engine, subject="sub-123", email=linked, email_verified=claim, now=NOW
+    )
+
+    assert stored_user(engine, "lucia").oidc_subject == "sub-123"
+
+
+def test_identity_without_a_claim_links_when_the_provider_is_trusted(
+    engine: Engine, linked: str
+) -> None:
+    viewer = viewer_for_identity(
+        engine, subject="entra-77", email=linked, trust_email=True, now=NOW
+    )
+
+    assert viewer.user_id == stored_user(engine, "lucia").id
+    assert stored_user(engine, "lucia").oidc_subject == "entra-77"
+
+
 def test_identity_of_a_deactivated_user_is_refused(engine: Engine, linked: str) -> None:
-    viewer_for_identity(engine, subject="sub-123", email=linked, now=NOW)
+    viewer_for_identity(
+        engine, subject="sub-123", email=linked, email_verified=True, now=NOW
+    )
     set_password(engine, "lucia", PASSWORD, active=False)
 
     with pytest.raises(AuthenticationFailed):
@@ -400,5 +429,6 @@ def test_settings_refuse_a_zero_lockout() -> None:
 
     with pytest.raises(ValueError, match="LOGIN_MAX_FAILURES"):
         load_settings(environ={"OFFERDESK_LOGIN_MAX_FAILURES": "0"})
-    assert replace(SETTINGS).login_lockout_minutes == 15
+    with pytest.raises(ValueError, match="LOGIN_LOCKOUT_MINUTES"):
+        load_settings(environ={"OFFERDESK_LOGIN_LOCKOUT_MINUTES": "0"})
     assert load_settings(environ={}).session_idle_minutes == 30

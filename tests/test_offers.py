@@ -479,6 +479,25 @@ def test_vehicle_in_other_open_offer_is_pointed_out(engine, vehicle, salesperson
     assert vehicle_in_other_offers(engine, vehicle.id, excluding=first.id) == []
 
 
+def test_vehicle_in_another_salespersons_offer_is_pointed_out_without_naming_it(
+    engine, vehicle, salesperson
+):
+    other = create_user(engine, username="jordi", full_name="Jordi Puig")
+    theirs = new_offer(engine, vehicle, other)
+    mine = new_offer(engine, vehicle, salesperson)
+    manager = Viewer(user_id=other.id, role=Role.MANAGER)
+
+    assert vehicle_in_other_offers(
+        engine, vehicle.id, excluding=mine.id, viewer=seller(salesperson)
+    ) == ["una oferta de otro comercial (en Seguimiento)"]
+    assert vehicle_in_other_offers(
+        engine, vehicle.id, excluding=theirs.id, viewer=seller(salesperson)
+    ) == [f"{mine.number} (en Seguimiento, Lucía Fernández Ibáñez)"]
+    assert vehicle_in_other_offers(
+        engine, vehicle.id, excluding=mine.id, viewer=manager
+    ) == [f"{theirs.number} (en Seguimiento, Jordi Puig)"]
+
+
 def test_update_terms_makes_a_new_revision(engine, vehicle, salesperson):
     offer = new_offer(engine, vehicle, salesperson)
 

@@ -402,3 +402,40 @@ def test_oidc_unknown_identity_is_refused_and_recorded(app_db, seller) -> None:
     assert not at.dataframe
     assert event_kinds(app_db)[-1] == SecurityEventKind.LOGIN_REFUSED
     assert SecurityEventKind.LOGIN not in event_kinds(app_db)
+
+
+def test_oidc_idle_session_ends_with_the_identity_logged_out(app_db, seller) -> None:
+    at = oidc_app(
+        {
+            "is_logged_in": True,
+            "sub": "google-oauth2|1234",
+            "email": "lucia@concesionario.example",
+            "email_verified": True,
+        }
+    )
+    assert at.title[0].value == "Nueva oferta"
+
+    at.session_state["last_activity"] = utcnow() - timedelta(minutes=31)
+    at.run()
+
+    assert at.user.get("is_logged_in") is False
+    assert [title.value for title in at.title] == ["Iniciar sesión"]
+    assert event_kinds(app_db)[-1] == SecurityEventKind.SESSION_EXPIRED
+    at.run()
+    assert [title.value for title in at.title] == ["Iniciar sesión"]
+    assert [button.label for button in at.button] == ["Entrar"]
+    assert event_kinds(app_db).count(SecurityEventKind.LOGIN) == 1
+
+
+def test_oidc_identity_without_a_verified_email_is_not_linked(app_db, seller) -> None:
+    at = oidc_app(
+        {
+            "is_logged_in": True,
+            "sub": "entra|77",
+            "email": "lucia@concesionario.example",
+        }
+    )
+
+    assert [title.value for title in at.title] == ["Iniciar sesión"]
+    assert "no tiene acceso a Ofertas" in at.error[0].value
+    assert stored_user(app_db, "lucia").oidc_subject is None
