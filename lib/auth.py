@@ -28,6 +28,7 @@ from lib.errors import (
     AuthenticationFailed,
     InvalidInput,
     InvalidState,
+    NotAllowed,
     NotFound,
     OfferDeskError,
 )
@@ -600,6 +601,13 @@ def record_access_denied(engine: Engine, viewer: Viewer, what: str) -> None:
             detail=what,
         )
     logger.warning("User %s refused access to %s", viewer.user_id, what)
+
+
+def require_manager(engine: Engine, viewer: Viewer, what: str, message: str) -> None:
+    """Refuse, record and raise ``NotAllowed(message)`` unless a manager asks."""
+    if not viewer.sees_all:
+        record_access_denied(engine, viewer, what)
+        raise NotAllowed(message)
 
 
 def record_session_end(engine: Engine, user_id: int, event: str) -> None:

@@ -5,8 +5,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
 
+from lib.auth import require_manager
 from lib.db import reading, transaction
-from lib.errors import InvalidInput, InvalidState, NotFound
+from lib.errors import InvalidInput, NotFound
 from lib.models import LostReason
 from lib.views import Viewer
 
@@ -55,14 +56,17 @@ def _label(text: str) -> str:
     return label
 
 
-def _require_manager(viewer: Viewer) -> None:
-    if not viewer.sees_all:
-        raise InvalidState("Solo un gerente puede cambiar la lista de motivos.")
+MANAGERS_ONLY = "Solo un gerente puede cambiar la lista de motivos."
+
+
+def require_reason_manager(engine: Engine, viewer: Viewer) -> None:
+    """Refuse and record anyone but a manager who would change the list."""
+    require_manager(engine, viewer, "lost reasons", MANAGERS_ONLY)
 
 
 def add_lost_reason(engine: Engine, text: str, *, viewer: Viewer) -> LostReasonView:
     """Add a reason at the end of the list."""
-    _require_manager(viewer)
+    require_reason_manager(engine, viewer)
     label = _label(text)
     with transaction(engine) as session:
         existing = next(
@@ -91,7 +95,7 @@ def add_lost_reason(engine: Engine, text: str, *, viewer: Viewer) -> LostReasonV
 
 def retire_lost_reason(engine: Engine, reason_id: int, *, viewer: Viewer) -> None:
     """Take a reason off the list; offers already lost for it keep it."""
-    _require_manager(viewer)
+    require_reason_manager(engine, viewer)
     with transaction(engine) as session:
         reason = session.get(LostReason, reason_id)
         if reason is None:

@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lib import formatting
+from lib.auth import require_manager
 from lib.customers import customer_view
 from lib.db import reading, transaction
 from lib.errors import InvalidInput, InvalidState, NotFound
@@ -727,8 +728,12 @@ def reassign_offer(
     engine: Engine, offer_id: int, salesperson_id: int, *, viewer: Viewer
 ) -> OfferView:
     """Give an offer to another salesperson; sales managers only."""
-    if not viewer.sees_all:
-        raise InvalidState("Solo un gerente puede reasignar ofertas.")
+    require_manager(
+        engine,
+        viewer,
+        f"reassign offer {offer_id}",
+        "Solo un gerente puede reasignar ofertas.",
+    )
 
     def act(session: Session, offer: Offer) -> None:
         target = session.get(User, salesperson_id)

@@ -17,12 +17,12 @@ from lib.auth import (
     SecurityEventKind,
     issue_password,
     one_time_credentials,
-    record_access_denied,
     record_event,
+    require_manager,
 )
 from lib.customers import normalise_email, normalise_phone
 from lib.db import reading, transaction
-from lib.errors import InvalidInput, InvalidState, NotAllowed, NotFound
+from lib.errors import InvalidInput, InvalidState, NotFound
 from lib.models import Role, User
 from lib.views import SalespersonView, Viewer
 
@@ -128,9 +128,9 @@ def create_user(
 
 
 def _require_manager(engine: Engine, viewer: Viewer, what: str) -> None:
-    if not viewer.sees_all:
-        record_access_denied(engine, viewer, what)
-        raise NotAllowed("Solo un gerente puede gestionar los usuarios.")
+    require_manager(
+        engine, viewer, what, "Solo un gerente puede gestionar los usuarios."
+    )
 
 
 def add_user(

@@ -3,14 +3,22 @@
 import streamlit as st
 
 from lib import ui
-from lib.lost_reasons import add_lost_reason, list_lost_reasons, retire_lost_reason
+from lib.errors import NotAllowed
+from lib.lost_reasons import (
+    add_lost_reason,
+    list_lost_reasons,
+    require_reason_manager,
+    retire_lost_reason,
+)
 
 ui.require_frame()
 viewer = ui.require_viewer()
 st.title("Motivos de fracaso")
 engine = ui.engine()
-if not viewer.sees_all:
-    st.error("Solo un gerente puede cambiar la lista de motivos.")
+try:
+    require_reason_manager(engine, viewer)
+except NotAllowed as refused:
+    st.error(refused.message)
     st.stop()
 notice = st.session_state.pop("motivos_notice", None)
 if notice:

@@ -2,10 +2,12 @@ import io
 import uuid
 
 import pytest
+from sqlalchemy import select
 
-from lib.errors import InvalidInput, InvalidState
+from lib.db import reading
+from lib.errors import InvalidInput, NotAllowed
 from lib.lost_reasons import add_lost_reason, list_lost_reasons, retire_lost_reason
-from lib.models import Availability, OfferStatus, Role
+from lib.models import Availability, OfferStatus, Role, SecurityEvent
 from lib.offers import create_offer, get_offer, mark_lost, mark_won
 from lib.stock import import_stock
 from lib.users import create_user
@@ -33,10 +35,24 @@ def test_manager_adds_and_retires_reasons(engine, manager):
     ]
 
 
-def test_salesperson_cannot_edit_reasons(engine, salesperson):
-    with pytest.raises(InvalidState, match="Solo un gerente"):
-        add_lost_reason(engine, "Otro", viewer=Viewer(salesperson.id, Role.SALES))
+def test_salesperson_cannot_edit_reasons_and_the_attempt_is_recorded(
+    engine, salesperson
+):
+    seller = Viewer(salesperson.id, Role.SALES)
+    first = list_lost_reasons(engine)[0]
+
+    with pytest.raises(NotAllowed, match="Solo un gerente"):
+        add_lost_reason(engine, "Otro", viewer=seller)
+    with pytest.raises(NotAllowed, match="Solo un gerente"):
+        retire_lost_reason(engine, first.id, viewer=seller)
+
     assert len(list_lost_reasons(engine)) == 8
+    statement = select(SecurityEvent.event, SecurityEvent.user_id)
+    with reading(engine) as session:
+        assert session.execute(statement).all() == [
+            ("ACCESS_DENIED", salesperson.id),
+            ("ACCESS_DENIED", salesperson.id),
+        ]
 
 
 def test_retired_reason_cannot_close_an_offer_but_old_ones_keep_it(

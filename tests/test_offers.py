@@ -9,7 +9,7 @@ from lib import formatting
 from lib.activities import add_activity, list_activities, list_events
 from lib.customers import create_customer, record_email_consent
 from lib.db import make_engine, reading
-from lib.errors import InvalidInput, InvalidState, NotFound
+from lib.errors import InvalidInput, InvalidState, NotAllowed, NotFound
 from lib.lost_reasons import list_lost_reasons
 from lib.models import Availability, Offer, OfferStatus, Role, SecurityEvent
 from lib.offers import (
@@ -85,6 +85,14 @@ def seller(person) -> Viewer:
 
 def first_reason(engine) -> int:
     return list_lost_reasons(engine)[0].id
+
+
+def denied(engine) -> list[tuple[int, str]]:
+    statement = select(SecurityEvent.user_id, SecurityEvent.detail).where(
+        SecurityEvent.event == "ACCESS_DENIED"
+    )
+    with reading(engine) as session:
+        return [tuple(row) for row in session.execute(statement)]
 
 
 def count_offers(engine) -> int:
@@ -406,8 +414,10 @@ def test_reassign_is_for_managers_and_moves_counts(engine, vehicle, salesperson)
         role=Role.MANAGER,
     )
 
-    with pytest.raises(InvalidState, match="Solo un gerente"):
+    with pytest.raises(NotAllowed, match="Solo un gerente"):
         reassign_offer(engine, offer.id, other.id, viewer=seller(salesperson))
+    assert get_offer(engine, offer.id).salesperson.full_name == salesperson.full_name
+    assert denied(engine) == [(salesperson.id, f"reassign offer {offer.id}")]
     moved = reassign_offer(engine, offer.id, other.id, viewer=manager)
 
     assert moved.salesperson.full_name == "Jordi Puig"
