@@ -166,6 +166,7 @@ def create_customer(
             created_by_id=created_by_id,
             email_consent_at=utcnow() if email_consent else None,
             email_consent_method=email_consent_method if email_consent else "",
+            email_consent_by_id=created_by_id if email_consent else None,
         )
         session.add(customer)
         session.flush()
@@ -236,6 +237,7 @@ def record_email_consent(
         if customer.email_consent_at is None:
             customer.email_consent_at = utcnow()
             customer.email_consent_method = method
+            customer.email_consent_by_id = viewer.user_id
             logger.info(
                 "Customer %s email consent recorded by %s (%s)",
                 customer.id,

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, func, select
 from lib.auth import require_manager
 from lib.db import reading, transaction
 from lib.errors import InvalidInput, NotFound
-from lib.models import LostReason
+from lib.models import LostReason, utcnow
 from lib.views import Viewer
 
 logger = logging.getLogger(__name__)
@@ -81,12 +81,19 @@ def add_lost_reason(engine: Engine, text: str, *, viewer: Viewer) -> LostReasonV
             if existing.active:
                 raise InvalidInput(f"Ya existe el motivo «{label}».")
             existing.active = True
+            existing.changed_at, existing.changed_by_id = utcnow(), viewer.user_id
             reason = existing
         else:
             position = session.scalar(
                 select(func.coalesce(func.max(LostReason.position), 0))
             )
-            reason = LostReason(label=label, active=True, position=position + 1)
+            reason = LostReason(
+                label=label,
+                active=True,
+                position=position + 1,
+                changed_at=utcnow(),
+                changed_by_id=viewer.user_id,
+            )
             session.add(reason)
             session.flush()
     logger.info("Lost reason %s added by %s", reason.id, viewer.user_id)
@@ -101,4 +108,5 @@ def retire_lost_reason(engine: Engine, reason_id: int, *, viewer: Viewer) -> Non
         if reason is None:
             raise NotFound("No existe ese motivo.")
         reason.active = False
+        reason.changed_at, reason.changed_by_id = utcnow(), viewer.user_id
     logger.info("Lost reason %s retired by %s", reason_id, viewer.user_id)

@@ -135,6 +135,9 @@ class StockImport(Base):
     imported_rows: Mapped[int] = mapped_column(default=0)
     skipped_rows: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    imported_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id"), nullable=True
+    )
 
 
 class Vehicle(Base):
@@ -169,6 +172,15 @@ class Vehicle(Base):
         ForeignKey("stock_imports.id"), nullable=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Who registered a factory order; an imported vehicle's import says who.
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id"), nullable=True
+    )
+    # The last change of identifiers or availability on the Stock page.
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id"), nullable=True
+    )
 
     @property
     def title(self) -> str:
@@ -193,6 +205,9 @@ class Customer(Base):
         UTCDateTime, nullable=True
     )
     email_consent_method: Mapped[str] = mapped_column(String(40), default="")
+    email_consent_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id"), nullable=True
+    )
 
     @property
     def full_name(self) -> str:
@@ -325,6 +340,11 @@ class LostReason(Base):
     label: Mapped[str] = mapped_column(String(120), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # Who added, retired or brought back the reason last, and when.
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    changed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id"), nullable=True
+    )
 
 
 class ActivityKind:
@@ -423,3 +443,6 @@ class SecurityEvent(Base):
     username: Mapped[str] = mapped_column(String(80), default="")
     event: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+    # Failures of a name that has no account are counted from here.
+    __table_args__ = (Index("ix_security_events_username_at", "username", "at"),)

@@ -171,6 +171,7 @@ def import_stock(
     *,
     file_name: str,
     progress: Callable[[int, int], None] | None = None,
+    imported_by_id: int | None = None,
 ) -> StockImportReport:
     """Load a stock CSV as vehicles in stock and report what was taken and skipped.
 
@@ -190,7 +191,11 @@ def import_stock(
     # for the 46,000 rows of a real export, which other writers wait out.
     try:
         with transaction(engine) as session:
-            record = StockImport(file_name=file_name[:255], sha256=stock_file.digest)
+            record = StockImport(
+                file_name=file_name[:255],
+                sha256=stock_file.digest,
+                imported_by_id=imported_by_id,
+            )
             session.add(record)
             session.flush()
             tally = _load(session.connection(), stock_file, record.id, progress)
@@ -222,9 +227,10 @@ def import_stock(
         seconds=time.perf_counter() - started,
     )
     logger.info(
-        "Stock import %s of %s: %s vehicles imported, %s rows skipped in %.2f s",
+        "Stock import %s of %s by %s: %s vehicles imported, %s rows skipped in %.2f s",
         stock_import_id,
         file_name,
+        imported_by_id,
         report.imported,
         report.skipped,
         report.seconds,

@@ -18,7 +18,7 @@ from vininfo.exceptions import ValidationError as VinValidationError
 from lib.db import reading, transaction
 from lib.errors import InvalidInput, NotFound
 from lib.formatting import money, number
-from lib.models import Availability, Condition, Vehicle
+from lib.models import Availability, Condition, Vehicle, utcnow
 from lib.views import VehicleView
 
 logger = logging.getLogger(__name__)
@@ -173,6 +173,7 @@ def create_factory_order(
     year: int | None = None,
     order_number: str | None = None,
     co2_gkm: int | None = None,
+    created_by_id: int | None = None,
 ) -> VehicleView:
     """Store a new vehicle ordered from the factory (new, not yet in stock)."""
     make = _text(make, Vehicle.make, "La marca")
@@ -211,10 +212,13 @@ def create_factory_order(
             mileage_km=0,
             order_number=order_number,
             co2_gkm=co2_gkm,
+            created_by_id=created_by_id,
         )
         session.add(vehicle)
         session.flush()
-        logger.info("Vehicle %s ordered from the factory", vehicle.id)
+        logger.info(
+            "Vehicle %s ordered from the factory by %s", vehicle.id, created_by_id
+        )
         return vehicle_view(vehicle)
 
 
@@ -226,6 +230,7 @@ def update_vehicle_identifiers(
     order_number: str | None,
     commission_number: str | None,
     availability: str | None = None,
+    updated_by_id: int | None = None,
 ) -> VehicleView:
     """Set a vehicle's VIN, order and commission numbers (empty clears them).
 
@@ -264,7 +269,9 @@ def update_vehicle_identifiers(
                 availability,
             )
             vehicle.availability = availability
-        logger.info("Vehicle %s identifiers updated", vehicle_id)
+        vehicle.updated_at = utcnow()
+        vehicle.updated_by_id = updated_by_id
+        logger.info("Vehicle %s identifiers updated by %s", vehicle_id, updated_by_id)
         return vehicle_view(vehicle)
 
 

@@ -71,6 +71,7 @@ else:
                 colour=colour,
                 price_cents=formatting.parse_money(price, label="El precio"),
                 order_number=order_number or None,
+                created_by_id=viewer.user_id,
             )
             st.session_state["nueva_factory_vehicle"] = factory.id
             st.session_state["nueva_factory_form"] = ordered

@@ -55,7 +55,7 @@ def _show_report(report: StockImportReport) -> None:
 
 
 ui.require_frame()
-ui.require_viewer()
+viewer = ui.require_viewer()
 st.title("Stock")
 engine = ui.engine()
 notice = st.session_state.pop(NOTICE_KEY, None)
@@ -83,6 +83,7 @@ if st.button("Importar", key="stock_import", type="primary", disabled=not upload
             engine,
             uploaded,
             file_name=uploaded.name,
+            imported_by_id=viewer.user_id,
             progress=lambda done, total: bar.progress(
                 done / total,
                 text=f"Importando… {formatting.number(done)} de "
@@ -168,6 +169,7 @@ if saved:
             order_number=order_number,
             commission_number=commission_number,
             availability=availability,
+            updated_by_id=viewer.user_id,
         )
         st.session_state[NOTICE_KEY] = f"Guardado: {ui.vehicle_label(updated)}"
         st.rerun()

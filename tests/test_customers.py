@@ -179,6 +179,32 @@ def test_record_email_consent_later(engine, salesperson):
 
     assert recorded.email_consent_method == "IN_PERSON"
     assert get_customer(engine, customer.id).email_consent_at is not None
+    assert consent_recorded_by(engine, customer.id) == salesperson.id
+
+
+def consent_recorded_by(engine, customer_id: int) -> int | None:
+    with reading(engine) as session:
+        return session.get(Customer, customer_id).email_consent_by_id
+
+
+def test_consent_given_on_creation_is_recorded_by_the_creator(engine, salesperson):
+    customer = create_customer(
+        engine,
+        first_name="Ana",
+        email="ana@correo.example",
+        created_by_id=salesperson.id,
+        email_consent=True,
+        email_consent_method="WRITTEN",
+    )
+    without = create_customer(
+        engine,
+        first_name="Eva",
+        email="eva@correo.example",
+        created_by_id=salesperson.id,
+    )
+
+    assert consent_recorded_by(engine, customer.id) == salesperson.id
+    assert consent_recorded_by(engine, without.id) is None
 
 
 def test_record_email_consent_keeps_the_first(engine, salesperson):

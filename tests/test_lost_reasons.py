@@ -7,7 +7,7 @@ from sqlalchemy import select
 from lib.db import reading
 from lib.errors import InvalidInput, NotAllowed
 from lib.lost_reasons import add_lost_reason, list_lost_reasons, retire_lost_reason
-from lib.models import Availability, OfferStatus, Role, SecurityEvent
+from lib.models import Availability, LostReason, OfferStatus, Role, SecurityEvent
 from lib.offers import create_offer, get_offer, mark_lost, mark_won
 from lib.stock import import_stock
 from lib.users import create_user
@@ -29,6 +29,9 @@ def test_manager_adds_and_retires_reasons(engine, manager):
     with pytest.raises(InvalidInput, match="Ya existe"):
         add_lost_reason(engine, "Cambio de planes", viewer=manager)
     retire_lost_reason(engine, added.id, viewer=manager)
+    with reading(engine) as session:
+        retired = session.get(LostReason, added.id)
+        assert (retired.active, retired.changed_by_id) == (False, manager.user_id)
     assert "Cambio de planes" not in [r.label for r in list_lost_reasons(engine)]
     assert "Cambio de planes" in [
         r.label for r in list_lost_reasons(engine, include_inactive=True)

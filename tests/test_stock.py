@@ -18,8 +18,16 @@ def csv_bytes(*lines: str, header: str = HEADER, encoding: str = "utf-8") -> byt
     return "\n".join([header, *lines, ""]).encode(encoding)
 
 
-def run_import(engine: Engine, content: bytes, file_name: str = "stock.csv"):
-    return import_stock(engine, io.BytesIO(content), file_name=file_name)
+def run_import(engine: Engine, content: bytes, file_name: str = "stock.csv", **more):
+    return import_stock(engine, io.BytesIO(content), file_name=file_name, **more)
+
+
+def test_import_records_who_imported(engine: Engine, salesperson) -> None:
+    report = run_import(engine, csv_bytes(GOLF), imported_by_id=salesperson.id)
+
+    with reading(engine) as session:
+        record = session.get(StockImport, report.stock_import_id)
+        assert (record.imported_by_id, record.imported_rows) == (salesperson.id, 1)
 
 
 def count(engine: Engine, model: type) -> int:

@@ -306,6 +306,37 @@ def test_vin_or_commission_number_of_another_vehicle_is_refused(
     assert stored(engine, stock["golf"]) == (None, None, None, Availability.IN_STOCK)
 
 
+def test_factory_order_and_identifier_changes_record_who(
+    engine: Engine, stock: dict[str, int], salesperson
+) -> None:
+    ordered = create_factory_order(
+        engine,
+        make="CUPRA",
+        model="Born",
+        version="",
+        colour="",
+        price_cents=3_999_000,
+        created_by_id=salesperson.id,
+    )
+    update_vehicle_identifiers(
+        engine,
+        stock["leon"],
+        vin="VSSZZZ5FZKR012345",
+        order_number="",
+        commission_number="",
+        availability=Availability.RESERVED,
+        updated_by_id=salesperson.id,
+    )
+
+    with reading(engine) as session:
+        assert session.get(Vehicle, ordered.id).created_by_id == salesperson.id
+        changed = session.get(Vehicle, stock["leon"])
+        assert changed.updated_by_id == salesperson.id
+        assert changed.updated_at is not None
+        untouched = session.get(Vehicle, stock["golf"])
+        assert (untouched.updated_by_id, untouched.updated_at) == (None, None)
+
+
 def test_identifiers_of_the_same_vehicle_can_be_saved_again(
     engine: Engine, stock: dict[str, int]
 ) -> None:
