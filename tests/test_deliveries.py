@@ -12,13 +12,21 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import select
 
 from lib.config import Settings
 from lib.customers import create_customer, record_email_consent
+from lib.db import reading
 from lib.deliveries import deliver_offer, list_deliveries
 from lib.errors import DeliveryFailed, InvalidState, NotFound
 from lib.lost_reasons import list_lost_reasons
-from lib.models import Availability, DeliveryChannel, DeliveryResult, Role
+from lib.models import (
+    Availability,
+    DeliveryChannel,
+    DeliveryResult,
+    Role,
+    SecurityEvent,
+)
 from lib.offers import create_offer, get_offer, mark_lost, update_terms
 from lib.users import create_user
 from lib.vehicles import create_factory_order, update_vehicle_identifiers
@@ -307,11 +315,19 @@ def test_another_salespersons_offer_is_not_delivered(engine, offer, settings):
     other = create_user(engine, username="pablo", full_name="Pablo Ruiz")
     stranger = Viewer(user_id=other.id, role=Role.SALES)
 
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as refused:
         deliver(engine, offer, stranger, settings, DeliveryChannel.PRINT)
 
+    assert refused.value.message == "No existe esa oferta."
     assert list_deliveries(engine, offer.id) == []
     assert get_offer(engine, offer.id).delivery_count == 0
+    with reading(engine) as session:
+        refusals = session.execute(
+            select(SecurityEvent.user_id, SecurityEvent.detail).where(
+                SecurityEvent.event == "ACCESS_DENIED"
+            )
+        ).all()
+    assert [tuple(row) for row in refusals] == [(other.id, f"offer {offer.id}")]
 
 
 def test_manager_delivers_any_offer_and_is_logged_as_who(engine, offer, settings):
