@@ -62,7 +62,7 @@ from lib.pricing import (
     registration_rate,
     registration_tax,
 )
-from lib.search import MIN_INDEXED, fold, query_terms
+from lib.search import MIN_INDEXED, query_terms, search_text
 from lib.vehicles import vehicle_view
 from lib.views import OfferView, SalespersonView, VehicleView, Viewer
 
@@ -162,44 +162,6 @@ def offer_view(offer: Offer, lost_reason: str = "") -> OfferView:
             part for part in (offer.competitor_make, offer.competitor_model) if part
         ),
     )
-
-
-def search_text(offer: Offer, customer: Customer | None, vehicle: Vehicle) -> str:
-    """What the offer search finds an offer by."""
-    people = (
-        (
-            customer.first_name,
-            customer.last_name,
-            customer.phone,
-            customer.email,
-            customer.tax_id,
-        )
-        if customer
-        else ()
-    )
-    return fold(
-        offer.number,
-        *people,
-        vehicle.make,
-        vehicle.model,
-        vehicle.version,
-        vehicle.vin,
-        vehicle.order_number,
-        vehicle.commission_number,
-    )
-
-
-def refresh_search_text(
-    session: Session, *, vehicle_id: int | None = None, customer_id: int | None = None
-) -> None:
-    """Rewrite the search text of the offers of a changed vehicle or customer."""
-    statement = select(Offer)
-    if vehicle_id is not None:
-        statement = statement.where(Offer.vehicle_id == vehicle_id)
-    if customer_id is not None:
-        statement = statement.where(Offer.customer_id == customer_id)
-    for offer in session.scalars(statement):
-        offer.search_text = search_text(offer, offer.customer, offer.vehicle)
 
 
 def _dialect_insert(session: Session) -> object:

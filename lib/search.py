@@ -7,6 +7,11 @@ so ``612 34`` finds ``+34612345678``.
 
 import unicodedata
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lib.models import Customer, Offer, Vehicle
+
 MIN_INDEXED = 3
 
 
@@ -32,3 +37,41 @@ def query_terms(query: str) -> list[str]:
     if compact.isdigit() and len(compact) >= MIN_INDEXED:
         return [compact]
     return fold(query).split()
+
+
+def search_text(offer: Offer, customer: Customer | None, vehicle: Vehicle) -> str:
+    """What the offer search finds an offer by."""
+    people = (
+        (
+            customer.first_name,
+            customer.last_name,
+            customer.phone,
+            customer.email,
+            customer.tax_id,
+        )
+        if customer
+        else ()
+    )
+    return fold(
+        offer.number,
+        *people,
+        vehicle.make,
+        vehicle.model,
+        vehicle.version,
+        vehicle.vin,
+        vehicle.order_number,
+        vehicle.commission_number,
+    )
+
+
+def refresh_search_text(
+    session: Session, *, vehicle_id: int | None = None, customer_id: int | None = None
+) -> None:
+    """Rewrite the search text of the offers of a changed vehicle or customer."""
+    statement = select(Offer)
+    if vehicle_id is not None:
+        statement = statement.where(Offer.vehicle_id == vehicle_id)
+    if customer_id is not None:
+        statement = statement.where(Offer.customer_id == customer_id)
+    for offer in session.scalars(statement):
+        offer.search_text = search_text(offer, offer.customer, offer.vehicle)

@@ -19,6 +19,7 @@ from lib.db import reading, transaction
 from lib.errors import InvalidInput, NotFound
 from lib.formatting import money, number
 from lib.models import Availability, Condition, Vehicle, utcnow
+from lib.search import refresh_search_text
 from lib.views import VehicleView
 
 logger = logging.getLogger(__name__)
@@ -271,6 +272,9 @@ def update_vehicle_identifiers(
             vehicle.availability = availability
         vehicle.updated_at = utcnow()
         vehicle.updated_by_id = updated_by_id
+        # An offer made before the VIN or the numbers were known is found
+        # by them from now on.
+        refresh_search_text(session, vehicle_id=vehicle_id)
         logger.info("Vehicle %s identifiers updated by %s", vehicle_id, updated_by_id)
         return vehicle_view(vehicle)
 

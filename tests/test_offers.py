@@ -508,6 +508,34 @@ def test_vehicle_in_another_salespersons_offer_is_pointed_out_without_naming_it(
     ) == [f"{theirs.number} (en Seguimiento, Jordi Puig)"]
 
 
+def test_offer_is_found_by_identifiers_given_to_its_vehicle_later(engine, salesperson):
+    ordered = create_factory_order(
+        engine,
+        make="CUPRA",
+        model="Born",
+        version="",
+        colour="",
+        price_cents=3_999_000,
+        order_number="PED-1",
+        co2_gkm=0,
+    )
+    offer = new_offer(engine, ordered, salesperson, price_cents=3_999_000)
+    assert list_offers(engine, search="WVWZZZE1ZPP123456").total == 0
+
+    update_vehicle_identifiers(
+        engine,
+        ordered.id,
+        vin="WVWZZZE1ZPP123456",
+        order_number="PED-2",
+        commission_number="C-777001",
+    )
+
+    for query in ("WVWZZZE1ZPP123456", "C-777001", "ped-2"):
+        found = list_offers(engine, search=query)
+        assert [o.number for o in found.offers] == [offer.number], query
+    assert list_offers(engine, search="PED-1").total == 0
+
+
 def test_update_terms_makes_a_new_revision(engine, vehicle, salesperson):
     offer = new_offer(engine, vehicle, salesperson)
 
