@@ -190,7 +190,7 @@ def _queries(url: str) -> list[tuple[str, float]]:
             .offset(10_000)
             .limit(1)
         ).first()
-    cursor = PageCursor(created_at=deep.created_at, id=deep.id) if deep else None
+    cursor = PageCursor(value=deep.created_at, id=deep.id) if deep else None
     measured = [
         (
             "list: en Seguimiento, page 1",

@@ -245,6 +245,15 @@ class Offer(Base):
             "id",
         ),
         Index("ix_offers_status_band", "status", "band"),
+        Index("ix_offers_temperature", "temperature", "id"),
+        Index("ix_offers_status_temperature", "status", "temperature", "id"),
+        Index(
+            "ix_offers_salesperson_status_temperature",
+            "salesperson_id",
+            "status",
+            "temperature",
+            "id",
+        ),
         Index("ix_offers_next_contact", "status", "next_contact_on"),
         Index("ix_offers_last_delivered", "last_delivered_at"),
     )

@@ -757,6 +757,8 @@ class OfferFilter:
     due_only: bool = False
     expired_only: bool = False
     search: str = ""
+    # How the list is sorted: a key of ``ORDERS``. Counts and the chart ignore it.
+    order: str = "created_desc"
 
     @property
     def summary_only(self) -> bool:
@@ -864,11 +866,22 @@ def _conditions(
     return conditions
 
 
+# The list's sort orders: (label, column, descending). Each has an index that
+# starts with the column (after the status or the salesperson where a filter
+# gives them), so a page reads only its own rows, however deep it is.
+ORDERS = {
+    "created_desc": ("Más recientes primero", Offer.created_at, True),
+    "created_asc": ("Más antiguas primero", Offer.created_at, False),
+    "temperature_desc": ("Más calientes primero", Offer.temperature, True),
+    "temperature_asc": ("Más frías primero", Offer.temperature, False),
+}
+
+
 @dataclass(frozen=True)
 class PageCursor:
-    """Where a page starts: after the offer created at ``created_at`` with ``id``."""
+    """Where a page starts: after the offer with this sort value and ``id``."""
 
-    created_at: datetime
+    value: object
     id: int
 
 
@@ -885,17 +898,30 @@ class OfferPage:
 
 
 def _ordered_ids(
-    conditions: list[object], cursor: PageCursor | None, limit: int
+    conditions: list[object], order: str, cursor: PageCursor | None, limit: int
 ) -> Select:
-    statement = select(Offer.id, Offer.created_at).where(and_(True, *conditions))
+    if order not in ORDERS:
+        raise InvalidInput("Orden desconocido.")
+    _label, sort_column, descending = ORDERS[order]
+    statement = select(Offer.id, sort_column.label("sort_value")).where(
+        and_(True, *conditions)
+    )
     if cursor is not None:
-        statement = statement.where(
-            or_(
-                Offer.created_at < cursor.created_at,
-                and_(Offer.created_at == cursor.created_at, Offer.id < cursor.id),
+        # Rows after the cursor: (value, id) past the last row of the page.
+        if descending:
+            after = or_(
+                sort_column < cursor.value,
+                and_(sort_column == cursor.value, Offer.id < cursor.id),
             )
-        )
-    return statement.order_by(Offer.created_at.desc(), Offer.id.desc()).limit(limit)
+        else:
+            after = or_(
+                sort_column > cursor.value,
+                and_(sort_column == cursor.value, Offer.id > cursor.id),
+            )
+        statement = statement.where(after)
+    if descending:
+        return statement.order_by(sort_column.desc(), Offer.id.desc()).limit(limit)
+    return statement.order_by(sort_column.asc(), Offer.id.asc()).limit(limit)
 
 
 def _in_summary(
@@ -948,7 +974,7 @@ def list_offers(
     search: str = "",
     with_total: bool = True,
 ) -> OfferPage:
-    """One page of the offers that match, newest first, starting after ``cursor``.
+    """One page of the offers that match, in the filter's order, after ``cursor``.
 
     ``with_total=False`` skips counting, for a caller that counts otherwise
     (the Ofertas page sums its chart's groups instead).
@@ -964,7 +990,7 @@ def list_offers(
         if cached is None:
             conditions = _conditions(engine, viewer, filters)
             found = session.execute(
-                _ordered_ids(conditions, cursor, page_size + 1)
+                _ordered_ids(conditions, filters.order, cursor, page_size + 1)
             ).all()
             # The views are frozen and hold only stored data: while the
             # version stands, a rerun shows them without loading a row.
@@ -975,7 +1001,7 @@ def list_offers(
     next_cursor = None
     if len(found) > page_size:
         last = found[page_size - 1]
-        next_cursor = PageCursor(created_at=last.created_at, id=last.id)
+        next_cursor = PageCursor(value=last.sort_value, id=last.id)
     return OfferPage(
         offers=list(views),
         total=total,

@@ -16,6 +16,7 @@ from lib.models import (
 )
 from lib.offers import (
     BANDS,
+    ORDERS,
     OfferFilter,
     attach_customer,
     find_offer,
@@ -55,7 +56,7 @@ if notice:
 
 def read_filters(viewer: Viewer) -> OfferFilter:
     """The filter bar: status, search, and the rest folded away."""
-    top = st.columns([2, 3])
+    top = st.columns([2, 3, 1])
     chosen = top[0].radio(
         "Estado",
         list(STATUS_FILTERS),
@@ -66,6 +67,12 @@ def read_filters(viewer: Viewer) -> OfferFilter:
     search = top[1].text_input(
         "Buscar (número, cliente, teléfono, correo, bastidor, pedido, comisión)",
         key="ofertas_search",
+    )
+    order = top[2].selectbox(
+        "Ordenar",
+        list(ORDERS),
+        format_func=lambda key: ORDERS[key][0],
+        key="ofertas_order",
     )
     with st.expander("Más filtros"):
         columns = st.columns(3)
@@ -127,6 +134,7 @@ def read_filters(viewer: Viewer) -> OfferFilter:
         due_only=due_only,
         expired_only=expired_only,
         search=search,
+        order=order,
     )
 
 

@@ -176,6 +176,29 @@ def test_pager_walks_pages_by_key(app, app_db, seller, stock_vehicle):
     assert any("Página 1 · 55 ofertas" in c.value for c in app.caption)
 
 
+def test_list_sorts_by_temperature_across_pages(app, app_db, seller, stock_vehicle):
+    temperatures = [(index % 11) / 10 for index in range(55)]
+    offers = [
+        stored_offer(app_db, seller, stock_vehicle, temperature=temperature)
+        for temperature in temperatures
+    ]
+    hottest_first = sorted(offers, key=lambda o: (-o.temperature, -o.id))
+    app.switch_page("pages/ofertas.py").run()
+
+    app.selectbox(key="ofertas_order").set_value("temperature_desc").run()
+    first = list(app.dataframe[0].value["Número"])
+    app.button(key="ofertas_next").click().run()
+    second = list(app.dataframe[0].value["Número"])
+
+    assert first + second == [offer.number for offer in hottest_first]
+    app.selectbox(key="ofertas_order").set_value("temperature_asc").run()
+    assert any("Página 1 · 55 ofertas" in c.value for c in app.caption)
+    assert (
+        list(app.dataframe[0].value["Número"])[0]
+        == min(offers, key=lambda o: (o.temperature, o.id)).number
+    )
+
+
 def test_offer_with_an_overdue_contact_opens_and_says_so(
     app, app_db, seller, stock_vehicle
 ):

@@ -1,0 +1,36 @@
+"""Indexes that let the Ofertas list be sorted by temperature, page by page
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-04
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+INDEXES = {
+    "ix_offers_temperature": ["temperature", "id"],
+    "ix_offers_status_temperature": ["status", "temperature", "id"],
+    "ix_offers_salesperson_status_temperature": [
+        "salesperson_id",
+        "status",
+        "temperature",
+        "id",
+    ],
+}
+
+
+def upgrade() -> None:
+    for name, columns in INDEXES.items():
+        op.create_index(name, "offers", columns)
+
+
+def downgrade() -> None:
+    for name in INDEXES:
+        op.drop_index(name, table_name="offers")
