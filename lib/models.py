@@ -299,10 +299,6 @@ class Offer(Base):
     customer: Mapped[Customer | None] = relationship(lazy="joined")
     salesperson: Mapped[User] = relationship(lazy="joined")
 
-    @property
-    def total_cents(self) -> int:
-        return self.price_cents - self.discount_cents
-
 
 class DeliveryChannel:
     """Delivery channels as (key, label) pairs."""

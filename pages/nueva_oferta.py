@@ -61,7 +61,7 @@ else:
         made = st.form_submit_button("Registrar pedido a fábrica")
     ordered = (make, model, version, colour, price, order_number)
     # A second click on the same form is the same order, not a second vehicle.
-    if made and st.session_state.get("nueva_factory_form") != ordered:
+    if made and st.session_state.get("nueva_factory_ordered") != ordered:
         with ui.user_errors():
             factory = create_factory_order(
                 engine,
@@ -74,7 +74,7 @@ else:
                 created_by_id=viewer.user_id,
             )
             st.session_state["nueva_factory_vehicle"] = factory.id
-            st.session_state["nueva_factory_form"] = ordered
+            st.session_state["nueva_factory_ordered"] = ordered
     factory_id = st.session_state.get("nueva_factory_vehicle")
     if factory_id is None:
         st.stop()
@@ -158,5 +158,5 @@ with ui.user_errors():
         }
         st.session_state.pop("resumen_offer_id", None)
         st.session_state.pop("nueva_factory_vehicle", None)
-        st.session_state.pop("nueva_factory_form", None)
+        st.session_state.pop("nueva_factory_ordered", None)
         st.switch_page("pages/resumen.py")

@@ -5,7 +5,7 @@ import uuid
 from sqlalchemy import func, select
 
 from lib.db import reading
-from lib.models import Customer, Delivery, DeliveryResult
+from lib.models import Availability, Customer, Delivery, DeliveryResult, Vehicle
 from lib.offers import create_offer, get_offer, list_offers
 
 from .conftest import outbox_messages
@@ -164,6 +164,33 @@ def test_crear_oferta_twice_stores_one_offer(app, app_db, stock_vehicle):
     app.button(key="resumen_create").click().run()
 
     assert list_offers(app_db).total == 1
+
+
+def test_factory_order_is_registered_once_and_offered(app, app_db, stock_vehicle):
+    app.radio(key="nueva_source").set_value("Pedido a fábrica").run()
+    app.text_input(key="nueva_factory_make").input("Škoda")
+    app.text_input(key="nueva_factory_model").input("Elroq")
+    app.text_input(key="nueva_factory_price").input("34.000,00")
+    submit = "FormSubmitter:nueva_factory_form-Registrar pedido a fábrica"
+    app.button(key=submit).click().run()
+    app.button(key=submit).click().run()
+
+    assert not app.exception, app.exception
+    # Only what a new vehicle still needs: its CO2, for the registration tax.
+    assert [e.value for e in app.error] == [
+        "Indique las emisiones de CO2 (g/km) del vehículo nuevo: sin ellas no se "
+        "puede calcular el impuesto de matriculación."
+    ]
+    assert "Pedido a fábrica registrado: 🏭 Škoda Elroq" in texts(app)
+    with reading(app_db) as session:
+        ordered = session.scalars(select(Vehicle).where(Vehicle.model == "Elroq")).all()
+        assert [(v.availability, v.price_cents) for v in ordered] == [
+            (Availability.FACTORY_ORDER, 3_400_000)
+        ]
+    app.number_input(key="nueva_co2").set_value(0).run()
+    app.button(key="nueva_continue").click().run()
+    assert app.title[0].value == "Resumen de la oferta"
+    assert "Škoda Elroq" in texts(app)
 
 
 def test_no_entregar_ahora_lands_on_ofertas(
