@@ -193,12 +193,13 @@ def authenticate(
     name = username.strip()
     account = _read_account(engine, name)
 
-    # Argon2 is slow on purpose: it runs before any transaction opens.
+    # Argon2 is slow on purpose: it runs before any transaction opens, and
+    # every answer spends one, so no answer is quicker than another.
     if account is None or not account.active or not account.password_hash:
         _spend_a_verification(password)
-        _refuse_unknown(engine, account, name, now)
-        raise AuthenticationFailed(WRONG_CREDENTIALS)
+        raise _refuse_unknown(engine, account, name, now, settings)
     if account.locked_until is not None and account.locked_until > now:
+        _spend_a_verification(password)
         _record(engine, SecurityEventKind.LOGIN_WHILE_LOCKED, account, now)
         raise AccountLocked(_locked_message(account.locked_until))
     matches = verify_password(account.password_hash, password)
@@ -215,17 +216,66 @@ def authenticate(
 
 
 def _refuse_unknown(
-    engine: Engine, account: _Account | None, name: str, now: datetime
-) -> None:
+    engine: Engine,
+    account: _Account | None,
+    name: str,
+    now: datetime,
+    settings: Settings,
+) -> OfferDeskError:
+    """Fail a name that cannot log in, and lock it as a real account would be.
+
+    Unknown, deactivated and password-less names are counted from the security
+    events under their lower-case name, so that after ``login_max_failures``
+    tries they answer "locked" like an account: the answers do not tell which
+    names exist.
+    """
+    key = name.lower()[:80]
+    lockout = timedelta(minutes=settings.login_lockout_minutes)
+    user_id = account.id if account is not None else None
+    named = SecurityEvent.username == key
     with transaction(engine) as session:
+        locked_at = session.scalar(
+            select(func.max(SecurityEvent.at)).where(
+                named, SecurityEvent.event == SecurityEventKind.LOCKOUT
+            )
+        )
+        if locked_at is not None and locked_at + lockout > now:
+            record_event(
+                session,
+                SecurityEventKind.LOGIN_WHILE_LOCKED,
+                user_id=user_id,
+                username=key,
+                at=now,
+            )
+            return AccountLocked(_locked_message(locked_at + lockout))
+        since = [SecurityEvent.at > locked_at] if locked_at is not None else []
+        failures = 1 + session.scalar(
+            select(func.count()).where(
+                named, SecurityEvent.event == SecurityEventKind.LOGIN_FAILED, *since
+            )
+        )
+        if failures < settings.login_max_failures:
+            record_event(
+                session,
+                SecurityEventKind.LOGIN_FAILED,
+                user_id=user_id,
+                username=key,
+                detail=(
+                    "unknown user" if account is None else "inactive or no password"
+                )
+                + f", {failures} in a row",
+                at=now,
+            )
+            return AuthenticationFailed(WRONG_CREDENTIALS)
         record_event(
             session,
-            SecurityEventKind.LOGIN_FAILED,
-            user_id=account.id if account is not None else None,
-            username=name,
-            detail="unknown user" if account is None else "inactive or no password",
+            SecurityEventKind.LOCKOUT,
+            user_id=user_id,
+            username=key,
+            detail=f"{failures} failures of a name that cannot log in",
             at=now,
         )
+    return AccountLocked(_locked_message(now + lockout))
 
 
 def _record(engine: Engine, event: str, account: _Account, now: datetime) -> None:

@@ -140,6 +140,33 @@ def test_lockout_engages_at_the_set_count(engine: Engine, lucia) -> None:
     ]
 
 
+def answers(engine: Engine, username: str, times: int, at: datetime) -> list[str]:
+    """The messages of ``times`` wrong passwords in a row for ``username``."""
+    said = []
+    for _ in range(times):
+        with pytest.raises(AuthenticationFailed) as refused:
+            authenticate(engine, username, "mal", now=at, settings=SETTINGS)
+        said.append(refused.value.message)
+    return said
+
+
+def test_a_name_without_account_locks_like_an_account(engine: Engine, lucia) -> None:
+    real = answers(engine, lucia, SETTINGS.login_max_failures + 1, NOW)
+    unknown = answers(engine, "Nadie", SETTINGS.login_max_failures + 1, NOW)
+
+    assert unknown == real
+    assert real[-2].startswith("La cuenta está bloqueada")
+    assert [e.event for e in events(engine) if e.username == "nadie"] == [
+        SecurityEventKind.LOGIN_FAILED,
+        SecurityEventKind.LOGIN_FAILED,
+        SecurityEventKind.LOCKOUT,
+        SecurityEventKind.LOGIN_WHILE_LOCKED,
+    ]
+    later = NOW + timedelta(minutes=SETTINGS.login_lockout_minutes, seconds=1)
+    assert answers(engine, "nadie", 1, later) == [WRONG_CREDENTIALS]
+    assert answers(engine, lucia, 1, later) == [WRONG_CREDENTIALS]
+
+
 def test_locked_account_refuses_even_the_right_password(engine: Engine, lucia) -> None:
     set_password(engine, lucia, PASSWORD, locked_until=NOW + timedelta(minutes=15))
 
