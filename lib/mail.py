@@ -19,6 +19,7 @@ import logging
 import smtplib
 import socket
 import ssl
+import threading
 import uuid
 from datetime import UTC, datetime
 from email import policy
@@ -256,37 +257,76 @@ def _save_to_outbox(message: EmailMessage, settings: Settings, number: str) -> s
     )
 
 
+class _Deadline:
+    """Cuts the connection when the whole conversation outlasts the timeout.
+
+    smtplib's timeout bounds each read, so a server that answers every command
+    just in time could hold the salesperson for minutes; this bounds the sum.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self.client: smtplib.SMTP | None = None
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def watch(self, client: smtplib.SMTP) -> None:
+        """Cut this connection at the deadline, or now if it has passed."""
+        self.client = client
+        if self.expired:
+            self._expire()
+
+    def _expire(self) -> None:
+        self.expired = True
+        sock = getattr(self.client, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self) -> "_Deadline":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.cancel()
+
+
 def _send_by_smtp(message: EmailMessage, settings: Settings, number: str) -> str:
     host, port, timeout = settings.smtp_host, settings.smtp_port, settings.smtp_timeout
     server = f"{host}:{port}"
     stage = "connect"
     client: smtplib.SMTP | None = None
+    deadline = _Deadline(timeout)
     try:
-        if settings.smtp_security == "ssl":
-            context = _tls_context(settings)
-            client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
-        else:
-            client = smtplib.SMTP(host, port, timeout=timeout)
-        if settings.smtp_security == "starttls":
-            stage = "starttls"
-            client.starttls(context=_tls_context(settings))
-        if settings.smtp_user:
-            stage = "login"
-            client.login(settings.smtp_user, settings.smtp_password)
-        stage = "send"
-        refused = client.send_message(message)
+        with deadline:
+            if settings.smtp_security == "ssl":
+                context = _tls_context(settings)
+                client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
+            else:
+                client = smtplib.SMTP(host, port, timeout=timeout)
+            # Connecting is bounded by the socket's own timeout.
+            deadline.watch(client)
+            if settings.smtp_security == "starttls":
+                stage = "starttls"
+                client.starttls(context=_tls_context(settings))
+            if settings.smtp_user:
+                stage = "login"
+                client.login(settings.smtp_user, settings.smtp_password)
+            stage = "send"
+            refused = client.send_message(message)
     except (smtplib.SMTPException, OSError) as error:
         if client is not None:
             client.close()
+        cause = TimeoutError("whole send timed out") if deadline.expired else error
         logger.warning(
             "Offer %s not sent through %s at %s: %s %s",
             number,
             server,
             stage,
-            type(error).__name__,
-            getattr(error, "smtp_code", ""),
+            type(cause).__name__,
+            getattr(cause, "smtp_code", ""),
         )
-        raise DeliveryFailed(_smtp_reason(error, stage, server, timeout)) from error
+        raise DeliveryFailed(_smtp_reason(cause, stage, server, timeout)) from error
     _quit_quietly(client)
     if refused:
         logger.warning(
@@ -363,7 +403,8 @@ def _smtp_reason(error: OSError, stage: str, server: str, timeout: float) -> str
         )
     # smtplib reports a read that timed out as a disconnection.
     if isinstance(error, TimeoutError) or isinstance(error.__context__, TimeoutError):
-        return f"El servidor de correo {server} no ha respondido en {timeout:g} s."
+        seconds = f"{timeout:g}".replace(".", ",")
+        return f"El servidor de correo {server} no ha respondido en {seconds} s."
     if isinstance(error, smtplib.SMTPServerDisconnected):
         return f"El servidor de correo {server} ha cortado la conexión."
     if isinstance(error, smtplib.SMTPResponseException):

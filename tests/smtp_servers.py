@@ -1,11 +1,13 @@
 """Real mail servers on loopback for the tests: good ones and every kind of bad.
 
 - ``smtp_server``: aiosmtpd, optionally with STARTTLS, implicit TLS or login.
+- ``SlowInbox``: answers every command, each only just before a client gives up.
 - ``silent_server``: accepts the connection and never says a word.
 - ``hanging_up_server``: accepts the connection and closes it at once.
 - ``self_signed``: a certificate for 127.0.0.1 made with ``cryptography``.
 """
 
+import asyncio
 import contextlib
 import datetime
 import email
@@ -48,6 +50,58 @@ class Inbox:
             email.message_from_bytes(envelope.content, policy=policy.default)
             for envelope in self.envelopes
         ]
+
+
+class SlowInbox(Inbox):
+    """Answers every command, but only after ``delay`` seconds: alive, yet slow."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    async def handle_EHLO(
+        self,
+        server: object,
+        session: object,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        await asyncio.sleep(self.delay)
+        session.host_name = hostname
+        return responses
+
+    async def handle_MAIL(
+        self,
+        server: object,
+        session: object,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        await asyncio.sleep(self.delay)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(
+        self,
+        server: object,
+        session: object,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        await asyncio.sleep(self.delay)
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
+    async def handle_DATA(
+        self, server: object, session: object, envelope: Envelope
+    ) -> str:
+        await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
 
 
 class RecipientRefusingInbox(Inbox):

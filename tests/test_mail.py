@@ -28,6 +28,7 @@ from tests.factories import make_customer, make_offer, make_salesperson, make_ve
 from tests.smtp_servers import (
     SMTP_PASSWORD,
     SMTP_USER,
+    SlowInbox,
     only_vendedor,
     self_signed,
     silent_server,
@@ -376,7 +377,25 @@ def test_silent_server_times_out_in_spanish() -> None:
             send_email(offer_email(), settings)
 
     assert time.monotonic() - started < 3.0
-    assert failure.value.message.endswith("no ha respondido en 0.5 s.")
+    assert failure.value.message.endswith("no ha respondido en 0,5 s.")
+
+
+def test_slow_server_ends_within_the_timeout_in_all() -> None:
+    # Each answer comes before a single read's timeout, but together they
+    # take well over it: the send as a whole must end at the timeout.
+    with smtp_server(SlowInbox(delay=0.7)) as (inbox, port):
+        settings = smtp_settings(port, smtp_timeout=1.0)
+        started = time.monotonic()
+
+        with pytest.raises(DeliveryFailed) as failure:
+            send_email(offer_email(), settings)
+        elapsed = time.monotonic() - started
+
+    assert elapsed < 2.0
+    assert failure.value.message == (
+        f"El servidor de correo 127.0.0.1:{port} no ha respondido en 1 s."
+    )
+    assert inbox.envelopes == []
 
 
 def test_server_hanging_up_fails_in_spanish() -> None:
