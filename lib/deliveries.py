@@ -19,7 +19,7 @@ from lib.config import Settings
 from lib.db import reading, transaction
 from lib.documents import build_offer_pdf, offer_pdf_filename
 from lib.errors import DeliveryFailed, InvalidInput, InvalidState
-from lib.mail import build_offer_email, send_email
+from lib.mail import build_offer_email, mail_leaves_machine, send_email
 from lib.models import (
     Delivery,
     DeliveryChannel,
@@ -245,7 +245,10 @@ def _hand_over(
         message = "PDF listo para imprimir."
         if channel == DeliveryChannel.EMAIL:
             where = send_email(build_offer_email(offer, pdf, settings), settings)
-            message = f"Oferta enviada a {offer.customer.email}. {where}"
+            if mail_leaves_machine(settings):
+                message = f"Oferta enviada a {offer.customer.email}. {where}"
+            else:
+                message = f"Correo para {offer.customer.email} preparado. {where}"
     except DeliveryFailed as error:
         _finish(engine, delivery.id, error=error.message, sha256=sha256)
         logger.warning("Offer %s via %s failed", offer.number, channel)

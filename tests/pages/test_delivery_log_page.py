@@ -200,6 +200,6 @@ def test_new_customer_form_records_consent_and_resumen_shows_the_log(
 
     deliver_now(app, "resumen", offer.id, "EMAIL")
 
-    assert "Oferta enviada a zoe.vidal@correo.example" in texts(app)
+    assert "Correo para zoe.vidal@correo.example preparado." in texts(app)
     assert list(delivery_log(app)["Forma"]) == ["Correo electrónico"]
     assert get_offer(app_db, offer.id).delivery_count == 1

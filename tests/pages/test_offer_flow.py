@@ -69,7 +69,11 @@ def test_resumen_select_customer_create_and_email(
 
     deliver_now(app, "resumen", offer.id, "EMAIL")
     assert not app.exception
-    assert "Oferta enviada a inigo.munoz@correo.example" in texts(app)
+    assert (
+        "Correo para inigo.munoz@correo.example preparado. Guardado como Oferta_"
+    ) in texts(app)
+    assert "no ha salido de esta máquina." in texts(app)
+    assert "Oferta enviada" not in texts(app)
     messages = outbox_messages(tmp_path)
     assert len(messages) == 1
     assert messages[0]["To"].addresses[0].display_name == "Íñigo Muñoz Peñalver"
