@@ -25,6 +25,7 @@ LOCALE = "es_ES"
 REMEMBERED = 4096
 AMOUNT_CHARACTERS = re.compile(r"[0-9]+(\.[0-9]{3})*(,[0-9]*)?|[0-9]+(,[0-9]*)?")
 MAX_AMOUNT = Decimal("100000000")
+SPACED_THOUSANDS = re.compile(r"[0-9]{1,3}(?:[ \u202f][0-9]{3})+(?:,[0-9]*)?")
 TIMEZONE = ZoneInfo("Europe/Madrid")
 
 TEMPERATURE_BANDS = (
@@ -126,6 +127,9 @@ def temperature(value: float) -> str:
 def parse_money(text: str, *, label: str = "El importe") -> int:
     """Euros typed the Spanish way (``1.500,50``, ``1500``) as cents; empty is zero."""
     cleaned = text.replace("€", "").replace("\xa0", "").strip()
+    if SPACED_THOUSANDS.fullmatch(cleaned):
+        # "1 500,00": thousands set apart by spaces, as Spanish style allows.
+        cleaned = cleaned.replace(" ", "").replace("\u202f", "")
     if not cleaned:
         return 0
     if cleaned.startswith("-"):

@@ -17,6 +17,8 @@ from lib.errors import InvalidInput
 from lib.models import Condition
 
 VAT_RATE = Decimal("0.21")
+# The most an offer can add up to: the largest amount any single field takes.
+MAX_TOTAL_CENTS = 100_000_000_00
 
 # Impuesto especial sobre determinados medios de transporte, for passenger
 # cars by WLTP CO2 emissions (g/km), mainland rates: (upper bound, rate).
@@ -94,6 +96,11 @@ def break_down(
     if discount_cents >= price_cents + options_cents:
         raise InvalidInput("El descuento no puede igualar ni superar el precio.")
     subtotal = price_cents + options_cents - discount_cents + transport_cents
+    if subtotal + registration_tax_cents >= MAX_TOTAL_CENTS:
+        raise InvalidInput(
+            "El total de la oferta no puede llegar a 100.000.000,00 €; "
+            "revise los importes."
+        )
     base = without_vat(subtotal)
     return PriceBreakdown(
         price_cents=price_cents,

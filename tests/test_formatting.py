@@ -28,6 +28,9 @@ def test_money_reads_spanish(cents, text):
         ("950,5", 95050),
         ("", 0),
         ("1.500 €", 150000),
+        ("1 500", 150000),
+        ("12 345,67", 1234567),
+        ("1\u202f500,5", 150050),
     ],
 )
 def test_parse_money_takes_spanish_amounts(typed, cents):
@@ -47,6 +50,8 @@ def test_parse_money_takes_spanish_amounts(typed, cents):
         ("1,234,5", "no es un importe válido"),
         ("100000000", "demasiado grande"),
         ("1,505", "más de dos decimales"),
+        ("15 00", "no es un importe válido"),
+        ("1 5", "no es un importe válido"),
     ],
 )
 def test_parse_money_rejects_with_spanish_message(typed, message):

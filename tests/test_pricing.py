@@ -12,6 +12,7 @@ from pypdf import PdfReader
 
 from lib.config import Settings
 from lib.documents import build_offer_pdf, price_lines
+from lib.errors import InvalidInput
 from lib.formatting import money
 from lib.offers import create_offer, get_offer
 from lib.pricing import break_down, registration_rate, registration_tax
@@ -151,3 +152,11 @@ def test_any_amounts_add_up_to_the_cent(
     assert prices.base_cents + prices.vat_cents == prices.subtotal_cents
     assert prices.subtotal_cents + tax == prices.total_cents
     assert abs(prices.vat_cents - prices.base_cents * Decimal("0.21")) <= 1
+
+
+def test_a_total_of_a_hundred_million_is_refused() -> None:
+    with pytest.raises(InvalidInput, match=r"no puede llegar a 100\.000\.000,00 €"):
+        break_down(9_999_999_999, options_cents=9_999_999_999)
+
+    just_below = break_down(5_000_000_000, options_cents=4_999_999_999)
+    assert just_below.total_cents == 9_999_999_999
