@@ -2,13 +2,13 @@
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import Engine, select
 
 from lib.db import reading, transaction
 from lib.errors import InvalidInput, InvalidState
-from lib.formatting import local
+from lib.formatting import TIMEZONE, day, local
 from lib.models import (
     Activity,
     ActivityKind,
@@ -51,9 +51,19 @@ def add_activity(
     kind: str,
     note: str = "",
     happened_at: datetime | None = None,
+    happened_on: date | None = None,
     next_contact_on: date | None = None,
+    clear_next_contact: bool = False,
 ) -> ActivityView:
-    """Record a follow-up step and, optionally, when to contact the customer next."""
+    """Record a follow-up step and, optionally, when to contact the customer next.
+
+    An activity happens now, at ``happened_at``, or on an earlier day
+    ``happened_on`` (kept at noon, Madrid time: the day is what was said).
+    ``next_contact_on`` None leaves the next contact as it was;
+    ``clear_next_contact`` removes it (nothing more is planned).
+    """
+    if happened_on is not None and happened_on < local(utcnow()).date():
+        happened_at = datetime.combine(happened_on, time(12), TIMEZONE)
     if kind not in ActivityKind.LABELS:
         raise InvalidInput("Tipo de actividad desconocido.")
     if kind == ActivityKind.NOTE and not note.strip():
@@ -63,11 +73,18 @@ def add_activity(
         raise InvalidInput("La actividad no puede ser futura: anótela cuando ocurra.")
     if next_contact_on is not None and next_contact_on < local(utcnow()).date():
         raise InvalidInput("La fecha del próximo contacto no puede haber pasado ya.")
+    if next_contact_on is not None and clear_next_contact:
+        raise InvalidInput("Indique un próximo contacto o ninguno, no las dos cosas.")
     offer_view = get_offer(engine, offer_id, viewer)
+    if local(happened_at).date() < local(offer_view.created_at).date():
+        raise InvalidInput(
+            "La actividad no puede ser anterior a la oferta, creada el "
+            f"{day(offer_view.created_at)}."
+        )
 
     with transaction(engine) as session:
         offer = session.get(Offer, offer_id)
-        if next_contact_on is not None:
+        if next_contact_on is not None or clear_next_contact:
             if offer.status != OfferStatus.FOLLOW_UP:
                 raise InvalidState(f"La oferta {offer.number} está cerrada.")
             offer.next_contact_on = next_contact_on

@@ -297,7 +297,15 @@ def show_follow_up(offer: OfferView) -> None:
     if offer.status == OfferStatus.FOLLOW_UP:
         # Not cleared on submit: a refused date must not take the note with it.
         with st.form(f"ofertas_activity_{offer.id}"):
-            columns = st.columns([1, 2, 1])
+            columns = st.columns([1, 1, 2, 1])
+            today = formatting.local(formatting.utc_now()).date()
+            happened_on = columns[1].date_input(
+                "Fecha",
+                value=today,
+                max_value=today,
+                format="DD/MM/YYYY",
+                key=f"ofertas_activity_day_{offer.id}",
+            )
             kind = columns[0].selectbox(
                 "Actividad",
                 list(ActivityKind.LABELS),
@@ -306,17 +314,26 @@ def show_follow_up(offer: OfferView) -> None:
                 ),
                 key=f"ofertas_activity_kind_{offer.id}",
             )
-            note = columns[1].text_input(
+            note = columns[2].text_input(
                 "Nota", key=f"ofertas_activity_note_{offer.id}"
             )
-            today = formatting.local(formatting.utc_now()).date()
             upcoming = offer.next_contact_on
-            next_contact = columns[2].date_input(
+            next_contact = columns[3].date_input(
                 "Próximo contacto",
                 # An overdue date is shown above; the field proposes none.
                 value=upcoming if upcoming and upcoming >= today else None,
                 format="DD/MM/YYYY",
                 key=f"ofertas_activity_next_{offer.id}",
+            )
+            if upcoming and upcoming < today:
+                st.caption(
+                    f"⏰ El contacto previsto para el {formatting.day(upcoming)} ya "
+                    "ha pasado: indique el próximo, o marque que no hay ninguno."
+                )
+            clear = columns[3].checkbox(
+                "Sin próximo contacto",
+                disabled=upcoming is None,
+                key=f"ofertas_activity_clear_{offer.id}",
             )
             if st.form_submit_button("Anotar"):
                 with ui.user_errors():
@@ -326,7 +343,9 @@ def show_follow_up(offer: OfferView) -> None:
                         viewer=viewer,
                         kind=kind,
                         note=note,
+                        happened_on=happened_on,
                         next_contact_on=next_contact,
+                        clear_next_contact=clear,
                     )
                     st.session_state.pop(f"ofertas_activity_note_{offer.id}", None)
                     st.rerun()

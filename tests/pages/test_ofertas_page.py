@@ -213,6 +213,19 @@ def test_offer_with_an_overdue_contact_opens_and_says_so(
     assert f"Próximo contacto: {formatting.day(overdue)}" in texts(app)
     assert app.date_input(key=f"ofertas_activity_next_{offer.id}").value is None
     assert list(app.dataframe[0].value["Avisos"]) == ["⏰ Contactar"]
+    assert (
+        f"⏰ El contacto previsto para el {formatting.day(overdue)} ya ha pasado: "
+        "indique el próximo, o marque que no hay ninguno."
+    ) in texts(app)
+
+    app.selectbox(key=f"ofertas_activity_kind_{offer.id}").set_value("CALL")
+    app.checkbox(key=f"ofertas_activity_clear_{offer.id}").check()
+    app.button(key=f"FormSubmitter:ofertas_activity_{offer.id}-Anotar").click().run()
+
+    assert get_offer(app_db, offer.id).next_contact_on is None
+    [call] = list_activities(app_db, offer.id, viewer=None)
+    assert call.kind == "CALL"
+    assert list(app.dataframe[0].value["Avisos"]) == [""]
 
 
 def test_refused_next_contact_keeps_the_note(app, app_db, seller, stock_vehicle):
