@@ -15,6 +15,13 @@ STATUS_COLOURS = {
 }
 
 
+def tick_step(tallest: int) -> int:
+    """A round step (1, 2 or 5 times a power of ten) giving about five ticks."""
+    wanted = max(1.0, tallest / 5)
+    power = 10 ** math.floor(math.log10(wanted))
+    return next(step * power for step in (1, 2, 5, 10) if step * power >= wanted)
+
+
 def temperature_chart(counts: pd.DataFrame) -> go.Figure:
     """Offers by temperature band, stacked by status.
 
@@ -52,7 +59,7 @@ def temperature_chart(counts: pd.DataFrame) -> go.Figure:
             "rangemode": "tozero",
             # Whole offers only: without a step Plotly puts ticks at 0,2 and
             # prints each whole number several times.
-            "dtick": max(1, math.ceil(tallest / 5)),
+            "dtick": tick_step(tallest),
         },
         "legend": {"title": {"text": "Estado"}},
         "separators": ",.",

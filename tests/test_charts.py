@@ -1,6 +1,7 @@
 import pandas as pd
+import pytest
 
-from lib.charts import temperature_chart
+from lib.charts import temperature_chart, tick_step
 
 
 def test_temperature_chart_stacks_whole_offers_by_band_and_status():
@@ -31,3 +32,11 @@ def test_temperature_chart_stacks_whole_offers_by_band_and_status():
     assert figure.layout.yaxis.tickformat == ",d"
     assert figure.layout.yaxis.dtick == 1
     assert figure.layout.title.text == "Ofertas por temperatura y estado"
+
+
+@pytest.mark.parametrize(
+    ("tallest", "step"),
+    [(0, 1), (3, 1), (7, 2), (12, 5), (40, 10), (5_143, 2_000), (250_000, 50_000)],
+)
+def test_axis_steps_are_round_numbers(tallest, step):
+    assert tick_step(tallest) == step
