@@ -1245,3 +1245,26 @@ def salespeople_with_role(engine: Engine) -> list[SalespersonView]:
             ]
             _cache.put(key, version, found)
     return found
+
+
+def export_queries(
+    engine: Engine, viewer: Viewer | None, filters: OfferFilter
+) -> tuple[Select, Select]:
+    """The exact count and the rows of a filter, newest first, for an export.
+
+    Unlike ``count_offers`` the count has no cap, and unlike ``list_offers``
+    the rows go through no cache: an export reads them once, in one pass.
+    """
+    conditions = _conditions(engine, viewer, filters)
+    if filters.summary_only:
+        counting = _in_summary(
+            select(func.coalesce(func.sum(OfferCount.offers), 0)), viewer, filters
+        )
+    else:
+        counting = select(func.count(Offer.id)).where(and_(True, *conditions))
+    rows = (
+        select(Offer)
+        .where(and_(True, *conditions))
+        .order_by(Offer.created_at.desc(), Offer.id.desc())
+    )
+    return counting, rows
