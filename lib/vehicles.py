@@ -18,7 +18,7 @@ from vininfo.exceptions import ValidationError as VinValidationError
 from lib.db import reading, transaction
 from lib.errors import InvalidInput, NotFound
 from lib.formatting import money, number
-from lib.models import Availability, Condition, Vehicle, utcnow
+from lib.models import Availability, Condition, Offer, Vehicle, utcnow
 from lib.search import refresh_search_text
 from lib.views import VehicleView
 
@@ -251,6 +251,15 @@ def update_vehicle_identifiers(
         vehicle = session.get(Vehicle, vehicle_id)
         if vehicle is None:
             raise NotFound(f"No existe el vehículo n.º {vehicle_id}.")
+        # Offers are locked before their vehicle (mark_won locks the offer,
+        # then sells its vehicle); this vehicle's offers are rewritten below,
+        # so take them first, in one order, or the two would deadlock.
+        session.execute(
+            select(Offer.id)
+            .where(Offer.vehicle_id == vehicle_id)
+            .order_by(Offer.id)
+            .with_for_update(key_share=True)
+        )
         _refuse_taken(session, Vehicle.vin, vin, vehicle_id, "El bastidor")
         _refuse_taken(
             session,
