@@ -203,12 +203,9 @@ def _count(
 def _recount(session: Session, offer: Offer, before: tuple[int, str, int]) -> None:
     """Move an offer in the summary from where it was to where it is."""
     after = (offer.salesperson_id, offer.status, offer.band)
-    if after == before:
-        return
-    # Two offers moving in opposite directions (band 2 to 3 and 3 to 2) would
-    # lock the same two summary rows in crossing order: take them in key order.
-    for key, delta in sorted([(before, -1), (after, 1)]):
-        _count(session, *key, delta)
+    if after != before:
+        _count(session, *before, -1)
+        _count(session, *after, 1)
 
 
 def _event(
@@ -1253,21 +1250,22 @@ def salespeople_with_role(engine: Engine) -> list[SalespersonView]:
 def export_queries(
     engine: Engine, viewer: Viewer | None, filters: OfferFilter
 ) -> tuple[Select, Select]:
-    """The exact count and the rows of a filter, newest first, for an export.
+    """The exact count and the rows of a filter, in the list's order, for an export.
 
     Unlike ``count_offers`` the count has no cap, and unlike ``list_offers``
     the rows go through no cache: an export reads them once, in one pass.
     """
     conditions = _conditions(engine, viewer, filters)
+    if filters.order not in ORDERS:
+        raise InvalidInput("Orden desconocido.")
     if filters.summary_only:
         counting = _in_summary(
             select(func.coalesce(func.sum(OfferCount.offers), 0)), viewer, filters
         )
     else:
         counting = select(func.count(Offer.id)).where(and_(True, *conditions))
-    rows = (
-        select(Offer)
-        .where(and_(True, *conditions))
-        .order_by(Offer.created_at.desc(), Offer.id.desc())
-    )
-    return counting, rows
+    _label, sort_column, descending = ORDERS[filters.order]
+    rows = select(Offer).where(and_(True, *conditions))
+    if descending:
+        return counting, rows.order_by(sort_column.desc(), Offer.id.desc())
+    return counting, rows.order_by(sort_column.asc(), Offer.id.asc())

@@ -351,6 +351,21 @@ def test_an_offer_stored_during_an_export_waits_for_the_next(
     assert progress == [(0, 3), (3, 3)]
 
 
+@pytest.mark.parametrize("builder", [export_csv, export_xlsx], ids=["csv", "xlsx"])
+def test_export_follows_the_lists_order(engine, salesperson, builder):
+    warm = new_offer(engine, salesperson.id, temperature=0.5)
+    cold = new_offer(engine, salesperson.id, temperature=0.1)
+    hot = new_offer(engine, salesperson.id, temperature=0.9)
+
+    data = builder(engine, viewer=None, filters=OfferFilter(order="temperature_desc"))
+
+    rows = csv_rows(data) if builder is export_csv else xlsx_rows(data)
+    exported = [row["Número"] for row in rows]
+    if builder is export_xlsx:
+        exported = [cell.value for cell in exported]
+    assert exported == [hot.number, warm.number, cold.number]
+
+
 def test_xlsx_refuses_more_offers_than_a_sheet_holds(engine, salesperson, monkeypatch):
     for _ in range(3):
         new_offer(engine, salesperson.id)
