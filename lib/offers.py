@@ -203,9 +203,12 @@ def _count(
 def _recount(session: Session, offer: Offer, before: tuple[int, str, int]) -> None:
     """Move an offer in the summary from where it was to where it is."""
     after = (offer.salesperson_id, offer.status, offer.band)
-    if after != before:
-        _count(session, *before, -1)
-        _count(session, *after, 1)
+    if after == before:
+        return
+    # Two offers moving in opposite directions (band 2 to 3 and 3 to 2) would
+    # lock the same two summary rows in crossing order: take them in key order.
+    for key, delta in sorted([(before, -1), (after, 1)]):
+        _count(session, *key, delta)
 
 
 def _event(
