@@ -143,14 +143,17 @@ def generate(url: str, offers: int, seed: int = 7) -> dict[str, int]:
             rng.choice(FIRST_NAMES),
             f"{rng.choice(LAST_NAMES)} {rng.choice(LAST_NAMES)}",
         )
+        phone = f"+346{index:08d}"
+        email = f"cliente{index + 1}@correo.example" if index % 5 else None
         customers.append(
             {
                 "id": index + 1,
                 "first_name": first,
                 "last_name": last,
-                "phone": f"+346{index:08d}",
-                "email": f"cliente{index + 1}@correo.example" if index % 5 else None,
+                "phone": phone,
+                "email": email,
                 "tax_id": None,
+                "search_text": fold(first, last, phone, email),
                 "created_at": NOW,
                 "email_consent_method": "",
             }

@@ -11,6 +11,7 @@ from stdnum.exceptions import ValidationError
 from lib.db import reading, transaction
 from lib.errors import DuplicateCustomer, InvalidInput, NotFound
 from lib.models import Customer, utcnow
+from lib.search import contains, fold, query_terms
 from lib.views import CustomerView, Viewer
 
 logger = logging.getLogger(__name__)
@@ -158,6 +159,9 @@ def create_customer(
                 [customer.id for customer in existing],
             )
         customer = Customer(
+            search_text=fold(
+                first_name, last_name, normal_phone, normal_email, normal_tax_id
+            ),
             first_name=first_name,
             last_name=last_name,
             phone=normal_phone,
@@ -177,31 +181,16 @@ def create_customer(
 def search_customers(
     engine: Engine, query: str = "", *, limit: int = 20
 ) -> list[CustomerView]:
-    """Customers whose name, phone, email or document contains the query."""
+    """Customers whose name, phone, email or document contains every word.
+
+    Case and accents do not matter (``inigo`` finds ``Íñigo``, ``ÁLVAREZ``
+    finds ``Álvarez``); a phone matches by its digits, with or without spaces.
+    """
     statement = select(Customer).order_by(
         Customer.last_name, Customer.first_name, Customer.id
     )
-    compact = "".join(ch for ch in query if ch not in " +-.()")
-    if compact.isdigit() and len(compact) >= 3:
-        # A phone typed with spaces is one number, not several words.
-        digits = f"%{compact}%"
-        statement = statement.where(
-            or_(Customer.phone.like(digits), func.lower(Customer.tax_id).like(digits))
-        )
-        words = []
-    else:
-        words = query.strip().split()
-    for word in words:
-        pattern = f"%{word.lower()}%"
-        statement = statement.where(
-            or_(
-                func.lower(Customer.first_name).like(pattern),
-                func.lower(Customer.last_name).like(pattern),
-                func.lower(Customer.email).like(pattern),
-                func.lower(Customer.tax_id).like(pattern),
-                Customer.phone.like(pattern),
-            )
-        )
+    for term in query_terms(query):
+        statement = statement.where(contains(Customer.search_text, term))
 
     with reading(engine) as session:
         return [customer_view(row) for row in session.scalars(statement.limit(limit))]

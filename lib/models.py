@@ -208,6 +208,9 @@ class Customer(Base):
     email_consent_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id"), nullable=True
     )
+    # Accent-free, lower-case name, phone digits, email and document: what the
+    # customer list is searched in, the same way on SQLite and PostgreSQL.
+    search_text: Mapped[str] = mapped_column(Text, default="")
 
     @property
     def full_name(self) -> str:

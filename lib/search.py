@@ -31,6 +31,12 @@ def fold(*parts: object) -> str:
     return " ".join(words)
 
 
+def contains(column: object, term: str) -> object:
+    """``column LIKE '%term%'``, the term's ``%``, ``_`` and ``\\`` taken literally."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.like(f"%{escaped}%", escape="\\")
+
+
 def query_terms(query: str) -> list[str]:
     """The folded words of a search; a phone typed with spaces is one term."""
     compact = "".join(ch for ch in query if ch not in " +-.()/")

@@ -115,6 +115,31 @@ def test_search_customers_by_name_phone_email_and_document(engine):
     ]
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["Íñigo", "ÍÑIGO", "inigo", "iñigo álvarez", "ALVAREZ", "6 1 2 3 4", "12345678z"],
+)
+def test_search_customers_ignores_case_and_accents(engine, query):
+    inigo = create_customer(
+        engine,
+        first_name="Íñigo",
+        last_name="Álvarez Peña",
+        phone="612345678",
+        tax_id="12345678Z",
+    )
+    create_customer(engine, first_name="Óscar", last_name="Núñez", phone="623456789")
+
+    assert [c.id for c in search_customers(engine, query)] == [inigo.id]
+
+
+def test_search_customers_takes_wildcards_literally(engine):
+    create_customer(engine, first_name="Ana", email="ana_perez@correo.example")
+    create_customer(engine, first_name="Eva", email="evaxperez@correo.example")
+
+    assert [c.full_name for c in search_customers(engine, "a_p")] == ["Ana"]
+    assert search_customers(engine, "100%") == []
+
+
 def test_create_customer_with_consent_stores_when_and_how(engine):
     before = utcnow()
 
