@@ -197,13 +197,13 @@ def export_buttons(
             bar = st.progress(0.0, text="Preparando la exportación…")
 
             def advance(done: int, total: int, bar: object = bar) -> None:
-                bar.progress(
-                    min(1.0, done / max(total, 1)), text=f"{done} de {total} ofertas"
-                )
+                shown = f"{formatting.number(done)} de {formatting.number(total)}"
+                bar.progress(min(1.0, done / max(total, 1)), text=f"{shown} ofertas")
 
-            data = builder(engine, viewer=viewer, filters=filters, progress=advance)
+            with ui.user_errors():
+                data = builder(engine, viewer=viewer, filters=filters, progress=advance)
+                st.session_state[key] = (filters, data)
             bar.empty()
-            st.session_state[key] = (filters, data)
         built = st.session_state.get(key)
         if built and built[0] == filters:
             column.download_button(
