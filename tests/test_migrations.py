@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import insert, text
 
-from lib.customers import create_customer
-from lib.db import downgrade, migrate, reading
+from lib.customers import create_customer, search_customers
+from lib.db import downgrade, make_engine, migrate, reading
 from lib.deliveries import list_deliveries
 from lib.models import Base, Customer, OfferCounter, StockImport, Vehicle
 from lib.offers import data_version, get_offer, list_offers, status_counts
@@ -152,6 +152,39 @@ def test_upgrade_from_first_schema_keeps_offers(engine):
     assert status_counts(engine) == {"FOLLOW_UP": 1, "WON": 0, "LOST": 1}
     found = list_offers(engine, viewer=Viewer(1, "SALES"), search="penalver")
     assert [offer.number for offer in found.offers] == ["2026-000002", "2026-000001"]
+    # The customers' search text is filled in for the customers already there.
+    assert [c.full_name for c in search_customers(engine, "INIGO")] == [
+        "Íñigo Muñoz Peñalver"
+    ]
+
+
+def test_list_by_date_keeps_its_index_after_an_analysed_upgrade(sqlite_url):
+    # SQLite's plan; PostgreSQL keeps its statistics up to date on its own.
+    engine = make_engine(sqlite_url)
+    downgrade(engine, "0005")
+    with engine.begin() as connection:
+        fill_first_schema(connection)
+        connection.exec_driver_sql("ANALYZE")
+        # The statistics of a database of 100,000 offers, analysed before
+        # the temperature indexes existed.
+        connection.exec_driver_sql("DELETE FROM sqlite_stat1 WHERE tbl = 'offers'")
+        connection.exec_driver_sql(
+            "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES "
+            "('offers', 'ix_offers_status_created', '100000 33334 1 1'), "
+            "('offers', 'ix_offers_created', '100000 1 1'), "
+            "('offers', 'ix_offers_status_band', '100000 33334 8334')"
+        )
+
+    migrate(engine)
+
+    with engine.connect() as connection:
+        plan = connection.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT id, created_at FROM offers "
+            "WHERE status = 'FOLLOW_UP' ORDER BY created_at DESC, id DESC LIMIT 51"
+        ).all()
+    assert [row[-1] for row in plan] == [
+        "SEARCH offers USING COVERING INDEX ix_offers_status_created (status=?)"
+    ]
 
 
 def _differences(diffs: list) -> set[tuple[str, str]]:

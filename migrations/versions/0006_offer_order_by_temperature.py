@@ -29,6 +29,10 @@ INDEXES = {
 def upgrade() -> None:
     for name, columns in INDEXES.items():
         op.create_index(name, "offers", columns)
+    # A database analysed before has no statistics for the new indexes, and
+    # SQLite would then take one of them for the list by date and sort every
+    # match: measure them now, as the older ones were.
+    op.execute("ANALYZE offers")
 
 
 def downgrade() -> None:
