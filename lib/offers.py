@@ -611,6 +611,12 @@ def mark_won(
         sale = sold_on or formatting.local(utcnow()).date()
         if sale > formatting.local(utcnow()).date():
             raise InvalidInput("La fecha de venta no puede ser futura.")
+        created_on = formatting.local(offer.created_at).date()
+        if sale < created_on:
+            raise InvalidInput(
+                "La fecha de venta no puede ser anterior a la oferta, creada el "
+                f"{formatting.day(created_on)}."
+            )
         offer.closed_at = datetime.combine(
             sale, datetime.min.time(), formatting.TIMEZONE
         )
@@ -1065,7 +1071,9 @@ def temperature_band_counts(
         ).group_by(OfferCount.band, OfferCount.status)
     else:
         statement = None
-    key = ("bands", *_scope(engine, viewer), filters)
+    # Due follow-ups and expiry are relative to today: a new day, new groups.
+    today = formatting.local(utcnow()).date()
+    key = ("bands", *_scope(engine, viewer), filters, today)
     with reading(engine) as session:
         # The summary is a few rows; other filters group the offers, which
         # is worth keeping until the data changes.

@@ -442,6 +442,8 @@ def show_outcome(offer: OfferView) -> None:
         sold_on = st.date_input(
             "Fecha de venta",
             value="today",
+            min_value=formatting.local(offer.created_at).date(),
+            max_value="today",
             format="DD/MM/YYYY",
             key=f"ofertas_sold_{offer.id}",
         )

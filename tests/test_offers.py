@@ -250,6 +250,27 @@ def test_mark_won_closes_offer_and_sells_vehicle(engine, vehicle, salesperson):
     assert get_offer(engine, offer.id).status == OfferStatus.WON
 
 
+def test_sale_date_before_the_offer_is_refused(engine, vehicle, salesperson):
+    offer = new_offer(
+        engine, vehicle, salesperson, now=datetime(2026, 11, 20, tzinfo=UTC)
+    )
+
+    with pytest.raises(InvalidInput) as refused:
+        mark_won(
+            engine, offer.id, viewer=seller(salesperson), sold_on=date(2026, 11, 19)
+        )
+
+    assert refused.value.message == (
+        "La fecha de venta no puede ser anterior a la oferta, creada el 20/11/2026."
+    )
+    assert get_offer(engine, offer.id).status == OfferStatus.FOLLOW_UP
+    assert get_vehicle(engine, vehicle.id).availability == Availability.IN_STOCK
+    sold = mark_won(
+        engine, offer.id, viewer=seller(salesperson), sold_on=date(2026, 11, 20)
+    )
+    assert sold.closed_at.date() == date(2026, 11, 19)  # midnight in Madrid, in UTC
+
+
 def test_mark_lost_keeps_vehicle_available(engine, vehicle, salesperson):
     offer = new_offer(engine, vehicle, salesperson)
 
@@ -366,7 +387,9 @@ def test_comercial_sees_only_own_offers_and_refusal_is_logged(
 
 def test_status_history_records_every_change(engine, vehicle, salesperson):
     viewer = seller(salesperson)
-    offer = new_offer(engine, vehicle, salesperson)
+    offer = new_offer(
+        engine, vehicle, salesperson, now=datetime(2026, 11, 2, tzinfo=UTC)
+    )
     mark_lost(
         engine,
         offer.id,
