@@ -397,6 +397,7 @@ class OfferEventKind:
     CUSTOMER = "CUSTOMER"
     TERMS = "TERMS"
     REASSIGNED = "REASSIGNED"
+    VEHICLE = "VEHICLE"
     LABELS = {
         CREATED: "Creada",
         STATUS: "Cambio de estado",
@@ -404,6 +405,7 @@ class OfferEventKind:
         CUSTOMER: "Cliente añadido",
         TERMS: "Condiciones cambiadas",
         REASSIGNED: "Reasignada",
+        VEHICLE: "Datos del vehículo",
     }
 
 

@@ -716,6 +716,8 @@ def reassign_offer(
         previous = offer.salesperson.full_name
         offer.salesperson_id = salesperson_id
         offer.updated_at = utcnow()
+        # The document names the salesperson: a new revision of it.
+        offer.revision += 1
         _event(
             session,
             offer,

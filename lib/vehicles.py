@@ -18,7 +18,16 @@ from vininfo.exceptions import ValidationError as VinValidationError
 from lib.db import reading, transaction
 from lib.errors import InvalidInput, NotFound
 from lib.formatting import money, number
-from lib.models import Availability, Condition, Offer, Vehicle, utcnow
+from lib.models import (
+    Availability,
+    Condition,
+    Offer,
+    OfferEvent,
+    OfferEventKind,
+    OfferStatus,
+    Vehicle,
+    utcnow,
+)
 from lib.search import refresh_search_text
 from lib.views import VehicleView
 
@@ -268,9 +277,15 @@ def update_vehicle_identifiers(
             vehicle_id,
             "El número de comisión",
         )
+        before = _identifiers_text(vehicle)
         vehicle.vin = vin
         vehicle.order_number = order_number
         vehicle.commission_number = commission_number
+        after = _identifiers_text(vehicle)
+        if after != before:
+            _new_revision_of_open_offers(
+                session, vehicle_id, before, after, updated_by_id
+            )
         if availability is not None and availability != vehicle.availability:
             logger.info(
                 "Vehicle %s availability %s -> %s",
@@ -286,6 +301,43 @@ def update_vehicle_identifiers(
         refresh_search_text(session, vehicle_id=vehicle_id)
         logger.info("Vehicle %s identifiers updated by %s", vehicle_id, updated_by_id)
         return vehicle_view(vehicle)
+
+
+def _identifiers_text(vehicle: Vehicle) -> str:
+    parts = (
+        ("Bastidor", vehicle.vin),
+        ("Pedido", vehicle.order_number),
+        ("Comisión", vehicle.commission_number),
+    )
+    return " · ".join(f"{label} {value}" for label, value in parts if value) or "—"
+
+
+def _new_revision_of_open_offers(
+    session: Session, vehicle_id: int, before: str, after: str, by_id: int | None
+) -> None:
+    """The open offers of a vehicle print its identifiers: each is a new revision.
+
+    So the offer says it has changed since its last delivery, and the next
+    send carries the new VIN, order or commission number.
+    """
+    statement = select(Offer).where(
+        Offer.vehicle_id == vehicle_id, Offer.status == OfferStatus.FOLLOW_UP
+    )
+    now = utcnow()
+    for offer in session.scalars(statement):
+        offer.revision += 1
+        offer.updated_at = now
+        session.add(
+            OfferEvent(
+                offer_id=offer.id,
+                kind=OfferEventKind.VEHICLE,
+                from_value=before,
+                to_value=after,
+                user_id=by_id,
+                at=now,
+                note=f"Revisión {offer.revision}",
+            )
+        )
 
 
 def normalise_vin(text: str | None) -> str | None:

@@ -559,6 +559,64 @@ def test_offer_is_found_by_identifiers_given_to_its_vehicle_later(engine, salesp
     assert list_offers(engine, search="PED-1").total == 0
 
 
+def test_new_identifiers_or_salesperson_mark_a_delivered_offer_as_changed(
+    engine, vehicle, salesperson, customer, tmp_path
+):
+    from lib.config import Settings
+    from lib.deliveries import deliver_offer
+
+    viewer = seller(salesperson)
+    offer = new_offer(engine, vehicle, salesperson, customer_id=customer.id)
+    closed = new_offer(engine, vehicle, salesperson, customer_id=customer.id)
+    mark_lost(engine, closed.id, viewer=viewer, reason_id=first_reason(engine))
+    deliver_offer(
+        engine,
+        offer.id,
+        channel="PRINT",
+        viewer=viewer,
+        request_token=uuid.uuid4().hex,
+        settings=Settings(outbox_dir=tmp_path),
+    )
+    assert get_offer(engine, offer.id).changed_since_delivery is False
+
+    update_vehicle_identifiers(
+        engine,
+        vehicle.id,
+        vin="VSSZZZKJZRR012346",
+        order_number="P1234567",
+        commission_number="C026001",
+        updated_by_id=salesperson.id,
+    )
+
+    changed = get_offer(engine, offer.id)
+    assert (changed.revision, changed.changed_since_delivery) == (2, True)
+    assert get_offer(engine, closed.id).revision == 1
+    last = list_events(engine, offer.id, viewer=viewer)[-1]
+    assert (last.kind, last.from_value, last.to_value, last.user_name) == (
+        "VEHICLE",
+        "Bastidor VSSZZZKJZRR012345 · Pedido P1234567 · Comisión C026001",
+        "Bastidor VSSZZZKJZRR012346 · Pedido P1234567 · Comisión C026001",
+        "Lucía Fernández Ibáñez",
+    )
+    # Saving the same identifiers again changes nothing.
+    update_vehicle_identifiers(
+        engine,
+        vehicle.id,
+        vin="VSSZZZKJZRR012346",
+        order_number="P1234567",
+        commission_number="C026001",
+    )
+    assert get_offer(engine, offer.id).revision == 2
+
+    other = create_user(engine, username="jordi", full_name="Jordi Puig")
+    manager = Viewer(
+        create_user(engine, username="marta", full_name="Marta", role=Role.MANAGER).id,
+        Role.MANAGER,
+    )
+    reassign_offer(engine, offer.id, other.id, viewer=manager)
+    assert get_offer(engine, offer.id).revision == 3
+
+
 def test_update_terms_makes_a_new_revision(engine, vehicle, salesperson):
     offer = new_offer(engine, vehicle, salesperson)
 
