@@ -881,10 +881,10 @@ def _conditions(
 # starts with the column (after the status or the salesperson where a filter
 # gives them), so a page reads only its own rows, however deep it is.
 ORDERS = {
-    "created_desc": ("Más recientes primero", Offer.created_at, True),
-    "created_asc": ("Más antiguas primero", Offer.created_at, False),
-    "temperature_desc": ("Más calientes primero", Offer.temperature, True),
-    "temperature_asc": ("Más frías primero", Offer.temperature, False),
+    "created_desc": ("Más recientes", Offer.created_at, True),
+    "created_asc": ("Más antiguas", Offer.created_at, False),
+    "temperature_desc": ("Más calientes", Offer.temperature, True),
+    "temperature_asc": ("Más frías", Offer.temperature, False),
 }
 
 

@@ -56,7 +56,7 @@ if notice:
 
 def read_filters(viewer: Viewer) -> OfferFilter:
     """The filter bar: status, search, and the rest folded away."""
-    top = st.columns([2, 3, 1])
+    top = st.columns([5, 6, 2])
     chosen = top[0].radio(
         "Estado",
         list(STATUS_FILTERS),
