@@ -27,7 +27,7 @@ from lib.vehicles import create_factory_order
 from lib.views import Viewer
 
 
-def new_offer(engine, salesperson_id, customer_id=None, temperature=0.8):
+def new_offer(engine, salesperson_id, customer_id=None, temperature=0.8, now=None):
     vehicle = create_factory_order(
         engine,
         make="SEAT",
@@ -46,6 +46,7 @@ def new_offer(engine, salesperson_id, customer_id=None, temperature=0.8):
         discount_cents=45050,
         temperature=temperature,
         customer_id=customer_id,
+        now=now,
     )
 
 
@@ -148,7 +149,8 @@ def test_xlsx_holds_only_the_viewers_rows(engine, salesperson):
 
 def test_exports_show_the_outcome_a_manager_reads(engine, salesperson):
     viewer = Viewer(salesperson.id, Role.SALES)
-    won = new_offer(engine, salesperson.id)
+    # Made a week ago and sold two days ago.
+    won = new_offer(engine, salesperson.id, now=utcnow() - timedelta(days=7))
     lost = new_offer(engine, salesperson.id)
     open_offer = new_offer(engine, salesperson.id)
     sold_on = local(utcnow()).date() - timedelta(days=2)
