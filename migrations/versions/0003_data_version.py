@@ -30,7 +30,8 @@ def upgrade() -> None:
         for table in WATCHED:
             for event in ("INSERT", "UPDATE", "DELETE"):
                 op.execute(
-                    f"CREATE TRIGGER {table}_{event.lower()}_version AFTER {event} ON {table} "
+                    f"CREATE TRIGGER {table}_{event.lower()}_version "
+                    f"AFTER {event} ON {table} "
                     "BEGIN UPDATE data_versions SET value = value + 1 "
                     "WHERE name = 'offers'; END"
                 )
@@ -42,7 +43,8 @@ def upgrade() -> None:
     )
     for table in WATCHED:
         op.execute(
-            f"CREATE TRIGGER {table}_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+            f"CREATE TRIGGER {table}_version "
+            "AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
             f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION bump_offers_version()"
         )
 
