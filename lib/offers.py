@@ -62,7 +62,7 @@ from lib.pricing import (
     registration_rate,
     registration_tax,
 )
-from lib.search import MIN_INDEXED, query_terms, search_text
+from lib.search import MIN_INDEXED, contains, query_terms, search_text
 from lib.vehicles import vehicle_view
 from lib.views import OfferView, SalespersonView, VehicleView, Viewer
 
@@ -813,9 +813,8 @@ def _broad(engine: Engine, term: str) -> bool:
 
 
 def _search_condition(engine: Engine, term: str) -> object:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     if len(term) < MIN_INDEXED:
-        return Offer.search_text.like(f"%{escaped}%", escape="\\")
+        return contains(Offer.search_text, term)
     if engine.dialect.name == "sqlite":
         matches = (
             text("SELECT rowid FROM offer_search WHERE offer_search MATCH :phrase")
@@ -826,7 +825,8 @@ def _search_condition(engine: Engine, term: str) -> object:
         # them all when most offers match; it then walks the date index.
         target = Offer.id + 0 if _broad(engine, term) else Offer.id
         return target.in_(matches)
-    return Offer.search_text.like(f"%{escaped}%", escape="\\")
+    # pg_trgm's index serves LIKE '%...%' on PostgreSQL.
+    return contains(Offer.search_text, term)
 
 
 def _conditions(
