@@ -200,6 +200,14 @@ def _queries(url: str) -> list[tuple[str, float]]:
             "list: all, page after 10.000 rows",
             lambda: list_offers(engine, viewer=manager, cursor=cursor),
         ),
+        (
+            "list: en Seguimiento, hottest first",
+            lambda: list_offers(
+                engine,
+                viewer=manager,
+                filters=OfferFilter(status="FOLLOW_UP", order="temperature_desc"),
+            ),
+        ),
         ("list: one salesperson's offers", lambda: list_offers(engine, viewer=seller)),
         ("counts by status", lambda: status_counts(engine, manager)),
         (
