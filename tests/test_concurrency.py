@@ -1,6 +1,8 @@
 """Several writers at once: no duplicate number, no lost write, no lock error."""
 
 import multiprocessing
+import sys
+import types
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -246,7 +248,7 @@ def _office_worker(
 
 
 def test_processes_delivering_and_changing_the_same_offers_lose_nothing(
-    engine, salesperson, tmp_path
+    engine, salesperson, tmp_path, monkeypatch
 ):
     vehicle = create_factory_order(
         engine,
@@ -300,6 +302,10 @@ def test_processes_delivering_and_changing_the_same_offers_lose_nothing(
         for worker in range(PROCESSES)
     ]
 
+    # A spawned process first imports its parent's __main__; after a page test
+    # that is app.py (AppTest runs it as __main__), which would start the app
+    # in every worker. The workers need only this module.
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     for process in workers:
         process.start()
     reports = [results.get(timeout=180) for _ in workers]
