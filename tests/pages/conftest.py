@@ -3,6 +3,7 @@
 import email
 import email.policy
 import functools
+import uuid
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from lib.auth import hash_password
 from lib.customers import create_customer
 from lib.db import make_engine, transaction
 from lib.models import Availability, Role, User
+from lib.offers import create_offer
 from lib.users import create_user
 from lib.vehicles import create_factory_order, update_vehicle_identifiers
 from tests.conftest import BACKENDS, empty_postgres
@@ -42,6 +44,19 @@ def log_in(at: AppTest, username: str, password: str = PASSWORD) -> AppTest:
     at.text_input(key=f"{form}_password").input(password)
     at.button(key=f"FormSubmitter:{form}-Entrar").click().run()
     return at
+
+
+def stored_offer(engine, seller, vehicle, **values):
+    """An offer of ``seller``'s for ``vehicle`` at its price, stored directly."""
+    arguments = {
+        "request_token": uuid.uuid4().hex,
+        "vehicle_id": vehicle.id,
+        "salesperson_id": seller.id,
+        "price_cents": vehicle.price_cents,
+        "temperature": 0.9,
+    }
+    arguments.update(values)
+    return create_offer(engine, **arguments)
 
 
 def open_app(username: str | None = None) -> AppTest:

@@ -8,23 +8,18 @@ from lib.customers import create_customer
 from lib.deliveries import deliver_offer, list_deliveries
 from lib.formatting import day
 from lib.models import DeliveryResult, Role
-from lib.offers import create_offer, get_offer, update_terms
+from lib.offers import get_offer, update_terms
 from lib.views import Viewer
 from tests.smtp_servers import silent_server, smtp_server
 
+from .conftest import stored_offer
 from .test_offer_flow import deliver_now, go_to_resumen, texts
 
 
 @pytest.fixture
 def offer(app_db, seller, stock_vehicle, known_customer):
-    return create_offer(
-        app_db,
-        request_token=uuid.uuid4().hex,
-        vehicle_id=stock_vehicle.id,
-        salesperson_id=seller.id,
-        price_cents=stock_vehicle.price_cents,
-        temperature=0.6,
-        customer_id=known_customer.id,
+    return stored_offer(
+        app_db, seller, stock_vehicle, temperature=0.6, customer_id=known_customer.id
     )
 
 
@@ -123,14 +118,8 @@ def test_without_consent_only_print_is_offered_until_it_is_recorded(
     customer = create_customer(
         app_db, first_name="Sergio", phone="733456789", email="sergio@correo.example"
     )
-    offer = create_offer(
-        app_db,
-        request_token=uuid.uuid4().hex,
-        vehicle_id=stock_vehicle.id,
-        salesperson_id=seller.id,
-        price_cents=stock_vehicle.price_cents,
-        temperature=0.5,
-        customer_id=customer.id,
+    offer = stored_offer(
+        app_db, seller, stock_vehicle, temperature=0.5, customer_id=customer.id
     )
     key = f"ofertas_delivery_{offer.id}"
     open_offer(app, offer)

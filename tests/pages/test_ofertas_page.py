@@ -1,6 +1,5 @@
 """Ofertas: outcomes, follow-up, conditions, history, filters and paging on the page."""
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from lib import formatting
@@ -8,21 +7,10 @@ from lib.activities import list_activities, list_events
 from lib.db import transaction
 from lib.lost_reasons import list_lost_reasons
 from lib.models import Offer, OfferStatus
-from lib.offers import create_offer, get_offer
+from lib.offers import get_offer
 
+from .conftest import stored_offer
 from .test_offer_flow import texts
-
-
-def stored_offer(engine, seller, vehicle, **values):
-    arguments = {
-        "request_token": uuid.uuid4().hex,
-        "vehicle_id": vehicle.id,
-        "salesperson_id": seller.id,
-        "price_cents": vehicle.price_cents,
-        "temperature": 0.9,
-    }
-    arguments.update(values)
-    return create_offer(engine, **arguments)
 
 
 def open_offer(app, offer):

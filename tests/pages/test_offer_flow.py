@@ -1,14 +1,12 @@
 """Both paths of the seed page, every delivery option, and No se ha encontrado."""
 
-import uuid
-
 from sqlalchemy import func, select
 
 from lib.db import reading
 from lib.models import Availability, Customer, Delivery, DeliveryResult, Vehicle
-from lib.offers import create_offer, get_offer, list_offers
+from lib.offers import get_offer, list_offers
 
-from .conftest import outbox_messages
+from .conftest import outbox_messages, stored_offer
 
 
 def texts(at) -> str:
@@ -222,14 +220,7 @@ def test_no_entregar_ahora_lands_on_ofertas(
 def test_ofertas_add_customer_then_print(
     app, app_db, seller, stock_vehicle, known_customer
 ):
-    offer = create_offer(
-        app_db,
-        request_token=uuid.uuid4().hex,
-        vehicle_id=stock_vehicle.id,
-        salesperson_id=seller.id,
-        price_cents=stock_vehicle.price_cents,
-        temperature=0.4,
-    )
+    offer = stored_offer(app_db, seller, stock_vehicle, temperature=0.4)
     app.switch_page("pages/ofertas.py").run()
     table = app.dataframe[0].value
     assert list(table["Cliente"]) == ["Sin cliente"]
@@ -258,14 +249,8 @@ def test_ofertas_email_without_address_is_not_offered(
     from lib.customers import create_customer
 
     customer = create_customer(app_db, first_name="Begoña", phone="634567890")
-    offer = create_offer(
-        app_db,
-        request_token=uuid.uuid4().hex,
-        vehicle_id=stock_vehicle.id,
-        salesperson_id=seller.id,
-        price_cents=stock_vehicle.price_cents,
-        temperature=0.4,
-        customer_id=customer.id,
+    offer = stored_offer(
+        app_db, seller, stock_vehicle, temperature=0.4, customer_id=customer.id
     )
     app.switch_page("pages/ofertas.py").run()
     app.selectbox(key="ofertas_selected").set_value(offer.id).run()

@@ -21,7 +21,7 @@ from lib.offers import OfferFilter, create_offer, get_offer, temperature_band_co
 from lib.vehicles import create_factory_order
 from lib.views import Viewer
 
-from .conftest import open_app
+from .conftest import open_app, stored_offer
 from .test_delivery_log_page import delivery_log
 from .test_offer_flow import deliver_now, pick_customer, texts
 
@@ -248,14 +248,8 @@ def test_what_the_page_exports_and_charts_for_a_comercial_is_their_own(
 @pytest.fixture
 def own_offer(app_db, seller, stock_vehicle, known_customer):
     """An offer of Lucía's with a customer who takes email, printed once."""
-    offer = create_offer(
-        app_db,
-        request_token=uuid.uuid4().hex,
-        vehicle_id=stock_vehicle.id,
-        salesperson_id=seller.id,
-        price_cents=stock_vehicle.price_cents,
-        temperature=0.6,
-        customer_id=known_customer.id,
+    offer = stored_offer(
+        app_db, seller, stock_vehicle, temperature=0.6, customer_id=known_customer.id
     )
     deliver_offer(
         app_db,
