@@ -6,7 +6,10 @@
     python -m lib.cli set-email USERNAME EMAIL
 
 All use the database of ``OFFERDESK_DATABASE_URL`` (the app's default SQLite
-file otherwise) and bring its schema up to date first. A new command is a
+file otherwise) and bring its schema up to date first. What a command
+reports is its output, for the person at the console: it is printed, to
+standard output or, for an error, to standard error; the log keeps the
+records as elsewhere. A new command is a
 function taking the parsed arguments and returning the exit code, added to
 ``_parser``.
 """
